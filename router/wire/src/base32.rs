@@ -2,7 +2,7 @@
 //! (docs/overview/naming.md, "Base32 Names"; spec/b32encrypted.md for the longer "b33"
 //! form used by encrypted LeaseSets).
 //!
-//! A classic address is the 52-character Base32 encoding of the SHA-256 [`Hash`] of a
+//! A classic address is the 52-character Base32 encoding of the SHA-256 [`Hash`](struct@Hash) of a
 //! Destination followed by `.b32.i2p`. Addresses of 56 or more characters are encrypted
 //! LeaseSet ("b33") addresses; they are recognised and rejected with
 //! [`ErrorKind::Unsupported`] until blinding is implemented.

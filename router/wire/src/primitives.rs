@@ -1,4 +1,4 @@
-//! Common scalar types of spec/common-structures.md, "Common type specification": [`Hash`],
+//! Common scalar types of spec/common-structures.md, "Common type specification": [`Hash`](struct@Hash),
 //! [`Date`], [`TunnelId`], [`I2pString`] (the length-prefixed String), and [`EncType`], the
 //! crypto public key type codes of the "PublicKey" and "Key Certificates" tables. (Signature
 //! type codes are [`i2p_crypto::SigType`].)

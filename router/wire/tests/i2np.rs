@@ -343,3 +343,32 @@ fn gzip_limits() {
     let body = I2npBody::parse(msg_type::DATABASE_STORE, &p).unwrap();
     assert_eq!(body.to_bytes(), p);
 }
+
+#[test]
+fn store_reply_token_must_be_nonzero() {
+    let reply = StoreReply {
+        token: 0,
+        tunnel_id: TunnelId(1),
+        gateway: Hash::from_bytes([1; 32]),
+    };
+    let e = DatabaseStore::lease_set(
+        Hash::from_bytes([2; 32]),
+        StoreKind::LeaseSet2,
+        vec![1],
+        Some(reply),
+    )
+    .unwrap_err();
+    assert_eq!(e.path_string(), "DatabaseStore.reply_token");
+    // with a nonzero token the reply fields are encoded and parsed back
+    let reply = StoreReply { token: 9, ..reply };
+    let d = DatabaseStore::lease_set(
+        Hash::from_bytes([2; 32]),
+        StoreKind::LeaseSet2,
+        vec![1],
+        Some(reply),
+    )
+    .unwrap();
+    let bytes = d.to_bytes();
+    assert_eq!(bytes.len(), 32 + 1 + 4 + 4 + 32 + 1);
+    assert_eq!(DatabaseStore::parse(&bytes).unwrap().reply(), Some(&reply));
+}

@@ -179,6 +179,7 @@ pub struct DatabaseStore {
 impl DatabaseStore {
     /// Store a RouterInfo under its hash.
     pub fn router_info(ri: &RouterInfo, reply: Option<StoreReply>) -> Result<DatabaseStore> {
+        check_reply(reply.as_ref())?;
         Ok(DatabaseStore {
             key: ri.hash(),
             type_byte: 0,
@@ -195,6 +196,7 @@ impl DatabaseStore {
         bytes: Vec<u8>,
         reply: Option<StoreReply>,
     ) -> Result<DatabaseStore> {
+        check_reply(reply.as_ref())?;
         if kind == StoreKind::RouterInfo {
             return Err(Error::bad_value("use DatabaseStore::router_info", 0).at(Field::Type));
         }
@@ -208,7 +210,7 @@ impl DatabaseStore {
             key,
             type_byte: kind.code(),
             kind,
-            reply: reply.filter(|r| r.token != 0),
+            reply,
             data: StoreData::LeaseSet(bytes),
         })
     }
@@ -253,6 +255,19 @@ impl DatabaseStore {
                 .at(Field::StoreData)
                 .at(Field::DatabaseStore)),
         }
+    }
+}
+
+/// A reply request needs a nonzero token: a zero token on the wire means "no reply".
+fn check_reply(reply: Option<&StoreReply>) -> Result<()> {
+    match reply {
+        Some(r) if r.token == 0 => Err(Error::bad_value(
+            "a reply token must be nonzero (zero means no reply)",
+            0,
+        )
+        .at(Field::ReplyToken)
+        .at(Field::DatabaseStore)),
+        _ => Ok(()),
     }
 }
 
