@@ -366,10 +366,32 @@ impl Unverified<RouterInfo> {
     }
 }
 
+/// i2pd 2.45.1 reads RouterInfo mapping strings into 255-byte C buffers and silently drops
+/// any key or value of 255 bytes; refuse to publish such strings.
+pub const I2PD_MAX_ROUTER_INFO_STRING: usize = 254;
+
+fn check_i2pd_string_limit(m: &Mapping) -> Result<()> {
+    for (i, (k, v)) in m.iter().enumerate() {
+        for (s, field) in [(k, Field::Key), (v, Field::Value)] {
+            if s.len() > I2PD_MAX_ROUTER_INFO_STRING {
+                return Err(Error::bad_length(
+                    s.len(),
+                    Expected::AtMost(I2PD_MAX_ROUTER_INFO_STRING as u32),
+                    0,
+                )
+                .at(field)
+                .at_index(Field::Entries, i));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Builds and signs a RouterInfo in canonical form: options and address options sorted by
-/// key without duplicates, zero address expirations, no peer list, size within what i2pd
-/// accepts. The wire crate holds no keys: `sign` gets a callback that signs bytes with the
-/// identity's signing key.
+/// key without duplicates, zero address expirations, no peer list, strings and size within
+/// what i2pd 2.45.1 can read. Include `netId` and `router.version`: i2pd marks RouterInfos
+/// without them unreachable. The wire crate holds no keys: `sign` gets a callback that signs
+/// bytes with the identity's signing key.
 #[derive(Clone, Debug)]
 pub struct RouterInfoBuilder {
     identity: RouterIdentity,
@@ -428,7 +450,10 @@ impl RouterInfoBuilder {
             .at(Field::Addresses)));
         }
         let options = Mapping::from_pairs(self.options).map_err(|e| ctx(e.at(Field::Options)))?;
+        check_i2pd_string_limit(&options).map_err(|e| ctx(e.at(Field::Options)))?;
         for (i, a) in self.addresses.iter().enumerate() {
+            check_i2pd_string_limit(a.options())
+                .map_err(|e| ctx(e.at(Field::Options).at_index(Field::Addresses, i)))?;
             a.options()
                 .check_canonical()
                 .map_err(|e| ctx(e.at(Field::Options).at_index(Field::Addresses, i)))?;

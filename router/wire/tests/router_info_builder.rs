@@ -118,6 +118,13 @@ fn builder_rejects_bad_input() {
         e.path_string().starts_with("RouterInfo.options.Mapping"),
         "{e}"
     );
+    // a 255-byte value, which i2pd 2.45.1 would silently drop
+    let e = RouterInfoBuilder::new(id.clone(), PUBLISHED)
+        .option("family", "x".repeat(255))
+        .sign(&signer(&key))
+        .unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::BadLength { .. }), "{e}");
+    assert_eq!(e.path_string(), "RouterInfo.options.entries[0].value");
     // more than i2pd's 3072-byte limit
     let mut b = RouterInfoBuilder::new(id, PUBLISHED);
     for i in 0..20 {
