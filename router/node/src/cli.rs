@@ -1,0 +1,238 @@
+//! The `i2p-router` command line: arguments, logging setup, the commands, exit codes and how
+//! errors are printed (one line on stderr, with the chain of causes).
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, ConfigError, Loaded, LogFormat, LogLevel};
+use crate::identity::{self, KeyError};
+use crate::keyfile::{DataDir, FileError};
+use crate::router_info::{self, RouterInfoError};
+
+/// Name of the config file looked for in the data dir when `--config` is not given.
+pub const DEFAULT_CONFIG_NAME: &str = "config.yaml";
+
+/// An I2P router.
+#[derive(Debug, Parser)]
+#[command(name = "i2p-router", version, about, long_about = None)]
+pub struct Cli {
+    /// Data directory: keys, router.info, lock file. Created (mode 0700) if missing.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// YAML config file [default: DIR/config.yaml if it exists, else built-in defaults]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log format on stderr (overrides log.format)
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+
+    /// Print the commented default configuration and exit
+    #[arg(long, exclusive = true)]
+    pub print_default_config: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the router identity and NTCP2 keys if missing, print the router hash and the
+    /// base64 RouterIdentity
+    Identity,
+}
+
+/// Exit code for success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code for runtime errors (files, keys, ...).
+pub const EXIT_RUNTIME: u8 = 1;
+/// Exit code for usage and configuration errors.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Anything that ends a command.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    RouterInfo(#[from] RouterInfoError),
+    #[error("cannot write to stdout")]
+    Stdout(#[source] std::io::Error),
+}
+
+impl AppError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            AppError::Usage(_) | AppError::Config(_) => EXIT_USAGE,
+            _ => EXIT_RUNTIME,
+        }
+    }
+}
+
+/// `err` and its causes on one line, separated by ": ", without repeating a cause whose text
+/// the previous message already ends with.
+pub fn error_chain(err: &dyn StdError) -> String {
+    let mut out = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let text = e.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cur = e.source();
+    }
+    out
+}
+
+/// Parse the process arguments, run, and map the outcome to an exit code.
+pub fn main() -> ExitCode {
+    // a panic is a bug; report it on one line like any other error, without a backtrace hint
+    std::panic::set_hook(Box::new(|info| {
+        let text = info.to_string().replace('\n', " ");
+        eprintln!("i2p-router: internal error (a bug, please report it): {text}");
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(e),
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            eprintln!("i2p-router: error: {}", error_chain(&e));
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Help and version go to stdout as clap renders them; usage errors become one line.
+fn clap_exit(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::from(EXIT_OK)
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("i2p-router: error: {first} (see i2p-router --help)");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> Result<(), AppError> {
+    if cli.print_default_config {
+        return print_out(crate::config::DEFAULT_CONFIG_YAML);
+    }
+    let data_dir = cli.data_dir.clone().ok_or_else(|| {
+        AppError::Usage("--data-dir DIR is required (where the router keeps its keys)".into())
+    })?;
+    match cli.command {
+        Some(Command::Identity) => {
+            init_logging(LogLevel::Info, cli.log_format.unwrap_or(LogFormat::Text));
+            cmd_identity(&data_dir)
+        }
+        None => {
+            let loaded = load_config(cli.config.as_deref(), &data_dir)?;
+            let log = &loaded.config.log;
+            init_logging(log.level, cli.log_format.unwrap_or(log.format));
+            for w in &loaded.warnings {
+                tracing::warn!("{w}");
+            }
+            cmd_run(&data_dir, &loaded.config)
+        }
+    }
+}
+
+fn print_out(text: impl fmt::Display) -> Result<(), AppError> {
+    let mut out = std::io::stdout().lock();
+    write!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(AppError::Stdout)
+}
+
+fn load_config(explicit: Option<&Path>, data_dir: &Path) -> Result<Loaded, AppError> {
+    if let Some(path) = explicit {
+        return Ok(Config::load(path)?);
+    }
+    let implicit = data_dir.join(DEFAULT_CONFIG_NAME);
+    if implicit.exists() {
+        Ok(Config::load(&implicit)?)
+    } else {
+        Ok(Config::defaults())
+    }
+}
+
+/// Logs go to stderr; stdout carries command output only.
+fn init_logging(level: LogLevel, format: LogFormat) {
+    let filter = tracing_subscriber::filter::LevelFilter::from_level(match level {
+        LogLevel::Error => tracing::Level::ERROR,
+        LogLevel::Warn => tracing::Level::WARN,
+        LogLevel::Info => tracing::Level::INFO,
+        LogLevel::Debug => tracing::Level::DEBUG,
+        LogLevel::Trace => tracing::Level::TRACE,
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false);
+    // a second initialisation (tests calling `run` twice) keeps the first subscriber
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// `i2p-router identity`.
+fn cmd_identity(data_dir: &Path) -> Result<(), AppError> {
+    let dir = DataDir::open(data_dir)?;
+    let keys = identity::load_or_create_router_keys(&dir)?;
+    identity::load_or_create_ntcp2_keys(&dir)?;
+    print_out(format_args!(
+        "router_hash: {}\nrouter_identity: {}\n",
+        keys.hash_base64(),
+        keys.identity_base64()
+    ))
+}
+
+/// `i2p-router` (run): for now, publish our RouterInfo to `DIR/router.info` and exit.
+fn cmd_run(data_dir: &Path, config: &Config) -> Result<(), AppError> {
+    let dir = DataDir::open(data_dir)?;
+    let keys = identity::load_or_create_router_keys(&dir)?;
+    tracing::info!(router_hash = %keys.hash_base64(), "router identity loaded");
+    let ntcp2 = identity::load_or_create_ntcp2_keys(&dir)?;
+    let port = match config.ntcp2.port {
+        crate::config::PortSetting::Fixed(p) => p,
+        crate::config::PortSetting::Auto => dir.ntcp2_port()?,
+    };
+    let now_ms = router_info::now_ms()?;
+    let ri = router_info::build(config, &keys, &ntcp2, port, now_ms)?;
+    let path = dir.file(router_info::ROUTER_INFO_FILE);
+    crate::keyfile::write_replace(&path, &ri, crate::keyfile::PUBLIC_MODE)?;
+    tracing::info!(
+        file = %path.display(),
+        bytes = ri.len(),
+        net_id = config.network.net_id.get(),
+        "wrote our RouterInfo"
+    );
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! The default value of every configuration key, the list of keys, and the embedded commented
+//! default file (`router/node/config/default.yaml`). Tests below keep the three in agreement.
+
+use super::{
+    Bandwidth, BandwidthClass, Config, LogConfig, LogFormat, LogLevel, NetId, NetworkConfig,
+    Ntcp2Config, PortSetting, RouterConfig,
+};
+
+/// The commented default configuration, printed by `i2p-router --print-default-config`.
+pub const DEFAULT_CONFIG_YAML: &str = include_str!("../../config/default.yaml");
+
+/// Every configuration key, as a dotted path. Sections are the first component.
+pub const KNOWN_KEYS: &[&str] = &[
+    "network.net_id",
+    "router.floodfill",
+    "router.bandwidth",
+    "router.shared_percent",
+    "ntcp2.enabled",
+    "ntcp2.host",
+    "ntcp2.port",
+    "ntcp2.bind",
+    "log.level",
+    "log.format",
+];
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            network: NetworkConfig {
+                net_id: NetId::MAIN,
+            },
+            router: RouterConfig {
+                floodfill: false,
+                // i2pd's and Java's default class for a router nobody configured
+                bandwidth: Bandwidth::Class(BandwidthClass::L),
+                // i2pd's default share ratio
+                shared_percent: 100,
+            },
+            ntcp2: Ntcp2Config {
+                enabled: true,
+                host: None,
+                port: PortSetting::Auto,
+                bind: None,
+            },
+            log: LogConfig {
+                level: LogLevel::Info,
+                format: LogFormat::Text,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use serde_saphyr::Spanned;
+
+    use super::*;
+    use crate::config::tree::{Node, key_positions};
+
+    fn leaf_paths(yaml: &str) -> BTreeSet<String> {
+        let tree: Spanned<Node> = serde_saphyr::from_str(yaml).unwrap();
+        let keys = key_positions(&tree.value);
+        let all: Vec<String> = keys.into_iter().map(|(p, _)| p).collect();
+        // a leaf is a path no other path extends
+        all.iter()
+            .filter(|p| !all.iter().any(|q| q.starts_with(&format!("{p}."))))
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn default_file_parses_to_exactly_the_defaults() {
+        let loaded =
+            Config::from_yaml_bytes(DEFAULT_CONFIG_YAML.as_bytes(), Path::new("default.yaml"))
+                .unwrap();
+        assert_eq!(loaded.config, Config::default());
+        assert_eq!(
+            loaded.warnings,
+            vec![],
+            "the default config must be warning-free"
+        );
+    }
+
+    #[test]
+    fn every_struct_key_is_known_and_in_the_default_file() {
+        // the struct's keys, found by serialising it, so a new field cannot be forgotten
+        let serialised = serde_saphyr::to_string(&Config::default()).unwrap();
+        let struct_keys = leaf_paths(&serialised);
+        let known: BTreeSet<String> = KNOWN_KEYS.iter().map(|k| k.to_string()).collect();
+        assert_eq!(
+            struct_keys, known,
+            "KNOWN_KEYS differs from the Config struct"
+        );
+        let in_file = leaf_paths(DEFAULT_CONFIG_YAML);
+        assert_eq!(
+            in_file, known,
+            "default.yaml must spell out every key, uncommented"
+        );
+    }
+
+    #[test]
+    fn every_key_is_documented_by_a_comment_above_it() {
+        // each key line in default.yaml is preceded by at least one comment line
+        let lines: Vec<&str> = DEFAULT_CONFIG_YAML.lines().collect();
+        for key in KNOWN_KEYS {
+            let leaf = key.rsplit_once('.').unwrap().1;
+            let idx = lines
+                .iter()
+                .position(|l| l.trim_start().starts_with(&format!("{leaf}:")))
+                .unwrap_or_else(|| panic!("{key} not in default.yaml"));
+            assert!(
+                idx > 0 && lines[idx - 1].trim_start().starts_with('#'),
+                "{key} has no comment line above it"
+            );
+        }
+    }
+}

@@ -1,0 +1,502 @@
+//! The router's configuration: one YAML file, read into [`Config`] and validated.
+//!
+//! This module owns the typed configuration, the value types with their accepted spellings,
+//! loading from a file, and the diagnostics (`file:line: key.path: message`). The embedded
+//! default file (`config/default.yaml`, printed by `i2p-router --print-default-config`) documents
+//! every key; `defaults.rs` holds the same defaults as code and a test keeps the two equal.
+//!
+//! Reading happens in three steps, each of which can point at a file, line and key:
+//! 1. the text is parsed into a position tree (`tree.rs`) and unknown keys are rejected with a
+//!    "did you mean" suggestion;
+//! 2. serde reads the raw layer (`validate.rs`), where every value keeps its position and each
+//!    value type checks its own spelling and range;
+//! 3. cross-key validation turns the raw layer into [`Config`] and collects warnings.
+//!
+//! Only keys that the code uses exist; later layers add their own sections. Environment-variable
+//! overrides are planned as a second raw layer merged before step 3, which is why positions are
+//! carried as an [`Origin`] rather than as bare line numbers.
+
+mod defaults;
+mod tree;
+mod validate;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::num::NonZeroU16;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Serialize, Serializer};
+use thiserror::Error;
+
+pub use defaults::{DEFAULT_CONFIG_YAML, KNOWN_KEYS};
+
+/// The validated router configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Config {
+    pub network: NetworkConfig,
+    pub router: RouterConfig,
+    pub ntcp2: Ntcp2Config,
+    pub log: LogConfig,
+}
+
+/// `network:` section.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NetworkConfig {
+    /// `network.net_id`: the network this router belongs to (2 = the public I2P network).
+    pub net_id: NetId,
+}
+
+/// `router:` section.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RouterConfig {
+    /// `router.floodfill`: publish the `f` capability and serve the network database.
+    pub floodfill: bool,
+    /// `router.bandwidth`: a class letter, or a bandwidth limit in KB/s.
+    pub bandwidth: Bandwidth,
+    /// `router.shared_percent`: how much of a KB/s `bandwidth` is shared with other routers'
+    /// tunnels (0-100). It scales a KB/s figure before its class is chosen; a class letter is
+    /// published as written.
+    pub shared_percent: u8,
+}
+
+/// `ntcp2:` section.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Ntcp2Config {
+    /// `ntcp2.enabled`: use the NTCP2 transport.
+    pub enabled: bool,
+    /// `ntcp2.host`: the IP address published in our RouterInfo; `None` publishes no address
+    /// (outbound connections only).
+    pub host: Option<IpAddr>,
+    /// `ntcp2.port`: the TCP port, published and listened on.
+    pub port: PortSetting,
+    /// `ntcp2.bind`: the local address to listen on; `None` means the same as `host`.
+    pub bind: Option<IpAddr>,
+}
+
+impl Ntcp2Config {
+    /// The address to listen on: `bind`, else `host`; `None` means no listener.
+    pub fn listen_ip(&self) -> Option<IpAddr> {
+        self.bind.or(self.host)
+    }
+}
+
+/// `log:` section.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LogConfig {
+    pub level: LogLevel,
+    pub format: LogFormat,
+}
+
+impl RouterConfig {
+    /// The bandwidth class to publish in `caps`.
+    pub fn bandwidth_class(&self) -> BandwidthClass {
+        match self.bandwidth {
+            Bandwidth::Class(class) => class,
+            Bandwidth::KBps(kbps) => {
+                let shared = u64::from(kbps) * u64::from(self.shared_percent) / 100;
+                BandwidthClass::for_shared_kbps(shared)
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// value types
+
+/// How a value type reads itself from YAML (and, later, from environment variables): integers,
+/// booleans and text are offered in turn; `None` means "not a valid spelling". `EXPECTED` is
+/// the phrase after "expected" in the error message.
+pub trait ConfigValue: Sized {
+    const EXPECTED: &'static str;
+    fn from_int(_value: i128) -> Option<Self> {
+        None
+    }
+    fn from_bool(_value: bool) -> Option<Self> {
+        None
+    }
+    fn from_text(text: &str) -> Option<Self>;
+}
+
+/// A network ID (`netId` in the RouterInfo), 1-255. 2 is the public network; see
+/// docs/overview/network-database.md, "Valid NetID numbers".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NetId(u8);
+
+impl NetId {
+    /// The public I2P network.
+    pub const MAIN: NetId = NetId(2);
+
+    pub fn new(id: u8) -> Option<NetId> {
+        (id != 0).then_some(NetId(id))
+    }
+    pub fn get(self) -> u8 {
+        self.0
+    }
+    /// IDs the spec reserves (1, 3-15, 255): usable, but worth a warning.
+    pub fn is_reserved(self) -> bool {
+        matches!(self.0, 1 | 3..=15 | 255)
+    }
+}
+
+impl ConfigValue for NetId {
+    const EXPECTED: &'static str = "a network ID 1-255 (2 is the public I2P network)";
+    fn from_int(v: i128) -> Option<Self> {
+        u8::try_from(v).ok().and_then(NetId::new)
+    }
+    fn from_text(text: &str) -> Option<Self> {
+        text.trim().parse::<i128>().ok().and_then(Self::from_int)
+    }
+}
+
+impl Serialize for NetId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(self.0)
+    }
+}
+
+/// A bandwidth class letter as published in the RouterInfo `caps` option; see
+/// docs/overview/network-database.md, "caps". The ranges are of shared bandwidth in KB/s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BandwidthClass {
+    /// under 12 KB/s
+    K,
+    /// 12-48 KB/s
+    L,
+    /// 48-64 KB/s
+    M,
+    /// 64-128 KB/s
+    N,
+    /// 128-256 KB/s
+    O,
+    /// 256-2000 KB/s
+    P,
+    /// over 2000 KB/s
+    X,
+}
+
+impl BandwidthClass {
+    pub const ALL: [BandwidthClass; 7] = [
+        BandwidthClass::K,
+        BandwidthClass::L,
+        BandwidthClass::M,
+        BandwidthClass::N,
+        BandwidthClass::O,
+        BandwidthClass::P,
+        BandwidthClass::X,
+    ];
+
+    /// The class of a shared bandwidth in KB/s. Boundaries as i2pd draws them: a figure equal
+    /// to a class's upper bound still belongs to that class (48 is L, 49 is M); the P/X
+    /// boundary is 2000 (the spec lets implementations choose 2000 or 2048).
+    pub fn for_shared_kbps(kbps: u64) -> BandwidthClass {
+        match kbps {
+            0..=12 => BandwidthClass::K,
+            13..=48 => BandwidthClass::L,
+            49..=64 => BandwidthClass::M,
+            65..=128 => BandwidthClass::N,
+            129..=256 => BandwidthClass::O,
+            257..=2000 => BandwidthClass::P,
+            _ => BandwidthClass::X,
+        }
+    }
+
+    pub fn letter(self) -> char {
+        match self {
+            BandwidthClass::K => 'K',
+            BandwidthClass::L => 'L',
+            BandwidthClass::M => 'M',
+            BandwidthClass::N => 'N',
+            BandwidthClass::O => 'O',
+            BandwidthClass::P => 'P',
+            BandwidthClass::X => 'X',
+        }
+    }
+
+    pub fn from_letter(c: char) -> Option<BandwidthClass> {
+        Self::ALL.into_iter().find(|b| b.letter() == c)
+    }
+}
+
+impl fmt::Display for BandwidthClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.letter())
+    }
+}
+
+/// `router.bandwidth`: either a class letter or a limit in KB/s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bandwidth {
+    Class(BandwidthClass),
+    /// KB/s (1 KB = 1024 bytes, as the caps table counts).
+    KBps(u32),
+}
+
+impl ConfigValue for Bandwidth {
+    const EXPECTED: &'static str =
+        "a bandwidth class letter K, L, M, N, O, P or X, or a limit in KB/s (1-4000000000)";
+    fn from_int(v: i128) -> Option<Self> {
+        u32::try_from(v)
+            .ok()
+            .filter(|k| *k > 0)
+            .map(Bandwidth::KBps)
+    }
+    fn from_text(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let mut chars = text.chars();
+        if let (Some(c), None) = (chars.next(), chars.next())
+            && let Some(class) = BandwidthClass::from_letter(c)
+        {
+            return Some(Bandwidth::Class(class));
+        }
+        text.parse::<i128>().ok().and_then(Self::from_int)
+    }
+}
+
+impl Serialize for Bandwidth {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Bandwidth::Class(c) => s.collect_str(c),
+            Bandwidth::KBps(k) => s.serialize_u32(*k),
+        }
+    }
+}
+
+/// `ntcp2.port`: `auto` picks a random port on first start and remembers it in the data dir
+/// (see `keyfile::DataDir::ntcp2_port`), as i2pd and Java I2P do; or a fixed port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortSetting {
+    Auto,
+    Fixed(NonZeroU16),
+}
+
+impl ConfigValue for PortSetting {
+    const EXPECTED: &'static str = "a port number 1-65535 or \"auto\"";
+    fn from_int(v: i128) -> Option<Self> {
+        u16::try_from(v)
+            .ok()
+            .and_then(NonZeroU16::new)
+            .map(PortSetting::Fixed)
+    }
+    fn from_text(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if text == "auto" {
+            return Some(PortSetting::Auto);
+        }
+        text.parse::<i128>().ok().and_then(Self::from_int)
+    }
+}
+
+impl Serialize for PortSetting {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            PortSetting::Auto => s.serialize_str("auto"),
+            PortSetting::Fixed(p) => s.serialize_u16(p.get()),
+        }
+    }
+}
+
+/// `log.level`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+}
+
+impl ConfigValue for LogLevel {
+    const EXPECTED: &'static str = "one of error, warn, info, debug, trace";
+    fn from_text(text: &str) -> Option<Self> {
+        [
+            LogLevel::Error,
+            LogLevel::Warn,
+            LogLevel::Info,
+            LogLevel::Debug,
+            LogLevel::Trace,
+        ]
+        .into_iter()
+        .find(|l| l.as_str() == text.trim())
+    }
+}
+
+/// `log.format` (and `--log-format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// human-readable lines
+    Text,
+    /// one JSON object per line
+    Json,
+}
+
+impl ConfigValue for LogFormat {
+    const EXPECTED: &'static str = "one of text, json";
+    fn from_text(text: &str) -> Option<Self> {
+        match text.trim() {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
+}
+
+impl ConfigValue for bool {
+    const EXPECTED: &'static str = "true or false";
+    fn from_bool(v: bool) -> Option<Self> {
+        Some(v)
+    }
+    fn from_text(text: &str) -> Option<Self> {
+        match text.trim() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        }
+    }
+}
+
+impl ConfigValue for IpAddr {
+    const EXPECTED: &'static str = "an IPv4 or IPv6 address (no host names)";
+    fn from_text(text: &str) -> Option<Self> {
+        IpAddr::from_str(text.trim()).ok()
+    }
+}
+
+/// A percentage 0-100.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Percent(pub u8);
+
+impl ConfigValue for Percent {
+    const EXPECTED: &'static str = "a percentage 0-100";
+    fn from_int(v: i128) -> Option<Self> {
+        u8::try_from(v).ok().filter(|p| *p <= 100).map(Percent)
+    }
+    fn from_text(text: &str) -> Option<Self> {
+        text.trim().parse::<i128>().ok().and_then(Self::from_int)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// diagnostics
+
+/// Where a setting came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A config file; `line` is 1-based, `None` when the problem is not on one line.
+    File { path: PathBuf, line: Option<usize> },
+    /// The built-in default (no file given, or the key absent from it).
+    Default,
+}
+
+/// One problem (error or warning) in the configuration, displayed as
+/// `config.yaml:12: ntcp2.port: invalid value "abc", expected ...`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub origin: Origin,
+    /// Dotted key path, when the problem belongs to a key.
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.origin {
+            Origin::File {
+                path,
+                line: Some(line),
+            } => write!(f, "{}:{line}: ", path.display())?,
+            Origin::File { path, line: None } => write!(f, "{}: ", path.display())?,
+            Origin::Default => f.write_str("built-in default: ")?,
+        }
+        if let Some(key) = &self.key {
+            write!(f, "{key}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(Diagnostic),
+}
+
+impl ConfigError {
+    /// The diagnostic, when the file was read but its content is wrong.
+    pub fn diagnostic(&self) -> Option<&Diagnostic> {
+        match self {
+            ConfigError::Invalid(d) => Some(d),
+            ConfigError::Read { .. } => None,
+        }
+    }
+}
+
+/// A loaded configuration and the warnings found while validating it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Config files larger than this are refused (a config is a few kilobytes).
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+impl Config {
+    /// Read and validate the YAML file at `path`.
+    pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+        let read_err = |source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(read_err)?;
+        if meta.len() > MAX_CONFIG_BYTES {
+            return Err(ConfigError::Invalid(Diagnostic {
+                origin: Origin::File {
+                    path: path.to_path_buf(),
+                    line: None,
+                },
+                key: None,
+                message: format!(
+                    "file is {} bytes, more than the {MAX_CONFIG_BYTES} a config may have",
+                    meta.len()
+                ),
+            }));
+        }
+        let bytes = std::fs::read(path).map_err(read_err)?;
+        Self::from_yaml_bytes(&bytes, path)
+    }
+
+    /// Validate YAML text; `path` is only used in diagnostics. This is the fuzzable entry point.
+    pub fn from_yaml_bytes(bytes: &[u8], path: &Path) -> Result<Loaded, ConfigError> {
+        validate::from_yaml_bytes(bytes, path)
+    }
+
+    /// The defaults, with no warnings.
+    pub fn defaults() -> Loaded {
+        Loaded {
+            config: Config::default(),
+            warnings: Vec::new(),
+        }
+    }
+}

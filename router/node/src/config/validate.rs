@@ -1,0 +1,832 @@
+//! From YAML text to a validated [`Config`]: the position-keeping raw layer read by serde, and
+//! the checks that involve more than one key or the meaning of a value.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::net::IpAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde::de::{self, Visitor};
+use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
+
+use super::tree::{self, Node};
+use super::{
+    Bandwidth, BandwidthClass, Config, ConfigError, ConfigValue, Diagnostic, KNOWN_KEYS, Loaded,
+    LogFormat, LogLevel, NetId, Origin, Percent, PortSetting,
+};
+
+/// A value read through its [`ConfigValue`] spellings, with uniform error messages.
+#[derive(Debug)]
+pub(crate) struct V<T>(pub T);
+
+impl<'de, T: ConfigValue> Deserialize<'de> for V<T> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValueVisitor(PhantomData))
+    }
+}
+
+struct ValueVisitor<T>(PhantomData<T>);
+
+fn invalid<T: ConfigValue, E: de::Error>(shown: impl fmt::Display) -> E {
+    E::custom(format_args!(
+        "invalid value {shown}, expected {}",
+        T::EXPECTED
+    ))
+}
+
+impl<'de, T: ConfigValue> Visitor<'de> for ValueVisitor<T> {
+    type Value = V<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(T::EXPECTED)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<V<T>, E> {
+        T::from_bool(v).map(V).ok_or_else(|| invalid::<T, E>(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<V<T>, E> {
+        T::from_int(v.into())
+            .map(V)
+            .ok_or_else(|| invalid::<T, E>(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<V<T>, E> {
+        T::from_int(v.into())
+            .map(V)
+            .ok_or_else(|| invalid::<T, E>(v))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<V<T>, E> {
+        T::from_int(v).map(V).ok_or_else(|| invalid::<T, E>(v))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<V<T>, E> {
+        i128::try_from(v)
+            .ok()
+            .and_then(T::from_int)
+            .map(V)
+            .ok_or_else(|| invalid::<T, E>(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<V<T>, E> {
+        Err(invalid::<T, E>(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<V<T>, E> {
+        T::from_text(v)
+            .map(V)
+            .ok_or_else(|| invalid::<T, E>(format_args!("{v:?}")))
+    }
+}
+
+type Field<T> = Option<Spanned<V<T>>>;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    network: Option<RawNetwork>,
+    router: Option<RawRouter>,
+    ntcp2: Option<RawNtcp2>,
+    log: Option<RawLog>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    net_id: Field<NetId>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRouter {
+    floodfill: Field<bool>,
+    bandwidth: Field<Bandwidth>,
+    shared_percent: Field<Percent>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNtcp2 {
+    enabled: Field<bool>,
+    host: Field<IpAddr>,
+    port: Field<PortSetting>,
+    bind: Field<IpAddr>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    level: Field<LogLevel>,
+    format: Field<LogFormat>,
+}
+
+/// Nesting limit for config files: they have two levels, and deep nesting costs stack in
+/// the recursive readers (the YAML crate's default is 64).
+const MAX_YAML_DEPTH: usize = 16;
+
+fn options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_YAML_DEPTH;
+    serde_saphyr::options! {
+        // only true/false; `yes`, `no`, `on`, `off` are errors rather than surprises
+        strict_booleans: true,
+        with_snippet: false,
+        budget: Some(budget),
+    }
+}
+
+/// Builds diagnostics for one file.
+struct Reporter<'a> {
+    path: &'a Path,
+}
+
+impl Reporter<'_> {
+    fn at(&self, line: Option<usize>, key: Option<&str>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            origin: Origin::File {
+                path: self.path.to_path_buf(),
+                line: line.filter(|l| *l > 0),
+            },
+            key: key.map(str::to_string),
+            message: message.into(),
+        }
+    }
+    fn yaml_error(
+        &self,
+        err: &serde_saphyr::Error,
+        keys: &[(String, (usize, usize))],
+    ) -> Diagnostic {
+        let err = err.without_snippet();
+        let message = UserMessageFormatter.format_message(err).into_owned();
+        let pos = err
+            .location()
+            .map(|l| (l.line() as usize, l.column() as usize))
+            .filter(|(line, _)| *line > 0);
+        let key = pos
+            .and_then(|p| tree::path_at(keys, p))
+            .map(|p| known_prefix(&p));
+        self.at(pos.map(|p| p.0), key.as_deref(), message)
+    }
+}
+
+pub(super) fn from_yaml_bytes(bytes: &[u8], path: &Path) -> Result<Loaded, ConfigError> {
+    let rep = Reporter { path };
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        // count lines up to the bad byte so the user can find it
+        let line = bytes
+            .get(..e.valid_up_to())
+            .map_or(1, |b| b.iter().filter(|c| **c == b'\n').count() + 1);
+        ConfigError::Invalid(rep.at(Some(line), None, "file is not valid UTF-8"))
+    })?;
+
+    // 1. syntax and key names, on the position tree
+    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options())
+        .map_err(|e| ConfigError::Invalid(rep.yaml_error(&e, &[])))?;
+    let keys = tree::key_positions(&root.value);
+    check_shape(&root, &rep)?;
+
+    // 2. typed values
+    let raw: RawConfig = if matches!(root.value, Node::Null) {
+        RawConfig::default() // an empty file, or one with only comments
+    } else {
+        serde_saphyr::from_str_with_options(text, options())
+            .map_err(|e| ConfigError::Invalid(rep.yaml_error(&e, &keys)))?
+    };
+
+    // 3. meaning
+    validate(raw, &rep).map_err(ConfigError::Invalid)
+}
+
+/// The longest prefix of `path` that is a known key or section: a value error inside a
+/// mapping or list given for a scalar key belongs to that key.
+fn known_prefix(path: &str) -> String {
+    let mut p = path;
+    loop {
+        let known = KNOWN_KEYS
+            .iter()
+            .any(|k| *k == p || k.split('.').next() == Some(p));
+        match p.rsplit_once('.') {
+            Some((parent, _)) if !known => p = parent,
+            _ => return p.to_string(),
+        }
+    }
+}
+
+/// The document must be a mapping of known sections, each a mapping of known keys.
+fn check_shape(root: &Spanned<Node>, rep: &Reporter<'_>) -> Result<(), ConfigError> {
+    let line = |s: &Spanned<Node>| Some(s.referenced.line() as usize);
+    let sections = match &root.value {
+        Node::Null => return Ok(()),
+        Node::Map(entries) => entries,
+        _ => {
+            return Err(ConfigError::Invalid(rep.at(
+                line(root),
+                None,
+                "the config must be a mapping of sections (network:, router:, ntcp2:, log:)",
+            )));
+        }
+    };
+    let unknown = |key: &Spanned<String>, path: &str| {
+        let hint = tree::suggest(path, KNOWN_KEYS)
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        ConfigError::Invalid(rep.at(
+            Some(key.referenced.line() as usize),
+            Some(path),
+            format!("unknown key{hint}"),
+        ))
+    };
+    for (name, body) in sections {
+        let section = name.value.as_str();
+        if !KNOWN_KEYS
+            .iter()
+            .any(|k| k.split('.').next() == Some(section))
+        {
+            return Err(unknown(name, section));
+        }
+        match &body.value {
+            Node::Null => {}
+            Node::Map(entries) => {
+                for (key, _) in entries {
+                    let path = tree::join(section, &key.value);
+                    if !KNOWN_KEYS.contains(&path.as_str()) {
+                        return Err(unknown(key, &path));
+                    }
+                }
+            }
+            _ => {
+                return Err(ConfigError::Invalid(rep.at(
+                    Some(name.referenced.line() as usize),
+                    Some(section),
+                    "expected a mapping of keys (a section), not a single value or a list",
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A resolved value and the line it came from (`None` = default).
+struct Got<T> {
+    value: T,
+    line: Option<usize>,
+}
+
+fn get<T: Clone>(field: Option<Spanned<V<T>>>, default: T) -> Got<T> {
+    match field {
+        Some(s) => Got {
+            line: Some(s.referenced.line() as usize),
+            value: s.value.0,
+        },
+        None => Got {
+            value: default,
+            line: None,
+        },
+    }
+}
+
+fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
+    let d = Config::default();
+    let network = raw.network.unwrap_or_default();
+    let router = raw.router.unwrap_or_default();
+    let ntcp2 = raw.ntcp2.unwrap_or_default();
+    let log = raw.log.unwrap_or_default();
+
+    let net_id = get(network.net_id, d.network.net_id);
+    let floodfill = get(router.floodfill, d.router.floodfill);
+    let bandwidth = get(router.bandwidth, d.router.bandwidth);
+    let shared = get(router.shared_percent, Percent(d.router.shared_percent));
+    let enabled = get(ntcp2.enabled, d.ntcp2.enabled);
+    let host = ntcp2.host.map(|s| Got {
+        line: Some(s.referenced.line() as usize),
+        value: s.value.0,
+    });
+    let port = get(ntcp2.port, d.ntcp2.port);
+    let bind = ntcp2.bind.map(|s| Got {
+        line: Some(s.referenced.line() as usize),
+        value: s.value.0,
+    });
+    let level = get(log.level, d.log.level);
+    let format = get(log.format, d.log.format);
+
+    let config = Config {
+        network: super::NetworkConfig {
+            net_id: net_id.value,
+        },
+        router: super::RouterConfig {
+            floodfill: floodfill.value,
+            bandwidth: bandwidth.value,
+            shared_percent: shared.value.0,
+        },
+        ntcp2: super::Ntcp2Config {
+            enabled: enabled.value,
+            host: host.as_ref().map(|h| h.value),
+            port: port.value,
+            bind: bind.as_ref().map(|b| b.value),
+        },
+        log: super::LogConfig {
+            level: level.value,
+            format: format.value,
+        },
+    };
+
+    let mut warnings = Vec::new();
+
+    // transports
+    if !config.ntcp2.enabled {
+        return Err(rep.at(
+            enabled.line,
+            Some("ntcp2.enabled"),
+            "NTCP2 is the only transport so far; disabling it leaves the router unable to \
+             connect to anyone",
+        ));
+    }
+    if let Some(h) = &host {
+        let ip = h.value;
+        if ip.is_unspecified() || ip.is_multicast() || is_broadcast(ip) {
+            return Err(rep.at(
+                h.line,
+                Some("ntcp2.host"),
+                format!(
+                    "{ip} cannot be published: give the unicast address peers should connect to"
+                ),
+            ));
+        }
+        if config.network.net_id == NetId::MAIN && !is_public(ip) {
+            warnings.push(rep.at(
+                h.line,
+                Some("ntcp2.host"),
+                format!(
+                    "{ip} is not a public address; routers of the public network (netId 2) \
+                     will not be able to reach it"
+                ),
+            ));
+        }
+    }
+    if let Some(b) = &bind
+        && (b.value.is_multicast() || is_broadcast(b.value))
+    {
+        return Err(rep.at(
+            b.line,
+            Some("ntcp2.bind"),
+            format!("cannot listen on {}: not a unicast address", b.value),
+        ));
+    }
+
+    // floodfill (see docs/overview/network-database.md, "Floodfill"; spec/ntcp2.md forbids
+    // flooding a RouterInfo without published addresses)
+    if config.router.floodfill {
+        if config.ntcp2.host.is_none() {
+            return Err(rep.at(
+                floodfill.line,
+                Some("router.floodfill"),
+                "a floodfill must be reachable: set ntcp2.host to the address to publish",
+            ));
+        }
+        let class = config.router.bandwidth_class();
+        if class < BandwidthClass::O {
+            return Err(rep.at(
+                floodfill.line,
+                Some("router.floodfill"),
+                format!(
+                    "a floodfill must publish bandwidth class O, P or X (at least 128 KB/s \
+                     shared); router.bandwidth {} gives class {class}",
+                    describe_bandwidth(&config.router)
+                ),
+            ));
+        }
+    }
+
+    // network ID: 2 is the public network, reserved IDs get a warning
+    if config.network.net_id.is_reserved() {
+        warnings.push(rep.at(
+            net_id.line,
+            Some("network.net_id"),
+            format!(
+                "netId {} is reserved; test networks should use 16-254",
+                config.network.net_id.get()
+            ),
+        ));
+    }
+
+    Ok(Loaded { config, warnings })
+}
+
+fn describe_bandwidth(r: &super::RouterConfig) -> String {
+    match r.bandwidth {
+        Bandwidth::Class(c) => format!("{c}"),
+        Bandwidth::KBps(k) => format!("{k} KB/s at {}% shared", r.shared_percent),
+    }
+}
+
+fn is_broadcast(ip: IpAddr) -> bool {
+    matches!(ip, IpAddr::V4(v4) if v4.is_broadcast())
+}
+
+/// Whether peers on the public internet could reach `ip` (roughly the IANA special-purpose
+/// registries; `IpAddr::is_global` is not stable yet).
+pub(crate) fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)) // shared address space (CGN)
+                || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+                || (a == 198 && (b == 18 || b == 19)) // benchmarking
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (seg[0] & 0xfe00) == 0xfc00 // unique local
+                || (seg[0] & 0xffc0) == 0xfe80 // link local
+                || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation
+                || v6.to_ipv4_mapped().is_some_and(|v4| !is_public(IpAddr::V4(v4))))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::num::NonZeroU16;
+
+    use super::*;
+
+    const FILE: &str = "conf/router.yaml";
+
+    fn load(yaml: &str) -> Result<Loaded, ConfigError> {
+        Config::from_yaml_bytes(yaml.as_bytes(), Path::new(FILE))
+    }
+
+    fn err(yaml: &str) -> Diagnostic {
+        match load(yaml) {
+            Err(ConfigError::Invalid(d)) => d,
+            other => panic!("expected an invalid config for {yaml:?}, got {other:?}"),
+        }
+    }
+
+    /// Asserts file, line and key of the error, and that the message contains `needle`.
+    fn assert_err(yaml: &str, line: usize, key: &str, needle: &str) {
+        let d = err(yaml);
+        let text = d.to_string();
+        assert_eq!(
+            d.origin,
+            Origin::File {
+                path: FILE.into(),
+                line: Some(line)
+            },
+            "{text}"
+        );
+        assert_eq!(d.key.as_deref(), Some(key), "{text}");
+        assert!(
+            text.starts_with(&format!("{FILE}:{line}: {key}: ")),
+            "{text}"
+        );
+        assert!(text.contains(needle), "{text:?} should contain {needle:?}");
+    }
+
+    #[test]
+    fn empty_and_comment_only_files_give_defaults() {
+        for text in ["", "# nothing\n", "---\n", "network:\nrouter:\n"] {
+            let l = load(text).unwrap();
+            assert_eq!(l.config, Config::default(), "{text:?}");
+            assert!(l.warnings.is_empty());
+        }
+    }
+
+    #[test]
+    fn full_config_reads_every_key() {
+        let l = load(
+            "network:\n  net_id: 17\nrouter:\n  floodfill: true\n  bandwidth: 3000\n  \
+             shared_percent: 50\nntcp2:\n  enabled: true\n  host: 198.18.0.7\n  port: 12007\n  \
+             bind: 0.0.0.0\nlog:\n  level: debug\n  format: json\n",
+        )
+        .unwrap();
+        let c = l.config;
+        assert_eq!(c.network.net_id.get(), 17);
+        assert!(c.router.floodfill);
+        assert_eq!(c.router.bandwidth, Bandwidth::KBps(3000));
+        assert_eq!(c.router.shared_percent, 50);
+        // 3000 * 50% = 1500 KB/s shared: class P
+        assert_eq!(c.router.bandwidth_class(), BandwidthClass::P);
+        assert_eq!(c.ntcp2.host, Some(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 7))));
+        assert_eq!(
+            c.ntcp2.port,
+            PortSetting::Fixed(NonZeroU16::new(12007).unwrap())
+        );
+        assert_eq!(c.ntcp2.bind, Some(IpAddr::V4(Ipv4Addr::UNSPECIFIED)));
+        assert_eq!(c.ntcp2.listen_ip(), c.ntcp2.bind);
+        assert_eq!(c.log.level, LogLevel::Debug);
+        assert_eq!(c.log.format, LogFormat::Json);
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    }
+
+    #[test]
+    fn flow_style_and_quoted_numbers_are_accepted() {
+        let c = load("ntcp2: {host: \"2001:db8::1\", port: \"9999\"}\nrouter: {bandwidth: X}\n")
+            .unwrap()
+            .config;
+        assert_eq!(c.ntcp2.host, Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(c.ntcp2.listen_ip(), c.ntcp2.host, "bind defaults to host");
+        assert_eq!(
+            c.ntcp2.port,
+            PortSetting::Fixed(NonZeroU16::new(9999).unwrap())
+        );
+        assert_eq!(c.router.bandwidth, Bandwidth::Class(BandwidthClass::X));
+    }
+
+    #[test]
+    fn bandwidth_classes_follow_i2pd_boundaries() {
+        let cases = [
+            (1, 'K'),
+            (12, 'K'),
+            (13, 'L'),
+            (48, 'L'),
+            (49, 'M'),
+            (64, 'M'),
+            (65, 'N'),
+            (128, 'N'),
+            (129, 'O'),
+            (256, 'O'),
+            (257, 'P'),
+            (2000, 'P'),
+            (2001, 'X'),
+        ];
+        for (kbps, letter) in cases {
+            assert_eq!(
+                BandwidthClass::for_shared_kbps(kbps).letter(),
+                letter,
+                "{kbps}"
+            );
+        }
+        // shared_percent scales a KB/s figure but not a letter
+        let c = load("router:\n  bandwidth: 200\n  shared_percent: 50\n")
+            .unwrap()
+            .config;
+        assert_eq!(c.router.bandwidth_class(), BandwidthClass::N);
+        let c = load("router:\n  bandwidth: O\n  shared_percent: 10\n")
+            .unwrap()
+            .config;
+        assert_eq!(c.router.bandwidth_class(), BandwidthClass::O);
+    }
+
+    #[test]
+    fn value_errors_name_file_line_and_key() {
+        assert_err(
+            "network:\n  net_id: 2\nntcp2:\n  port: abc\n",
+            4,
+            "ntcp2.port",
+            "invalid value \"abc\", expected a port number 1-65535",
+        );
+        assert_err("ntcp2:\n  port: 0\n", 2, "ntcp2.port", "invalid value 0");
+        assert_err("ntcp2:\n  port: 65536\n", 2, "ntcp2.port", "65536");
+        assert_err("ntcp2:\n  port: -1\n", 2, "ntcp2.port", "-1");
+        assert_err("ntcp2:\n  port: 1.5\n", 2, "ntcp2.port", "1.5");
+        assert_err("network:\n  net_id: 0\n", 2, "network.net_id", "1-255");
+        assert_err("network:\n  net_id: 256\n", 2, "network.net_id", "1-255");
+        assert_err(
+            "\n\nrouter:\n  floodfill: yes\n",
+            4,
+            "router.floodfill",
+            "true or false",
+        );
+        assert_err(
+            "router:\n  floodfill: 1\n",
+            2,
+            "router.floodfill",
+            "true or false",
+        );
+        assert_err(
+            "router:\n  bandwidth: Q\n",
+            2,
+            "router.bandwidth",
+            "class letter",
+        );
+        assert_err("router:\n  bandwidth: 0\n", 2, "router.bandwidth", "KB/s");
+        assert_err(
+            "router:\n  shared_percent: 101\n",
+            2,
+            "router.shared_percent",
+            "0-100",
+        );
+        assert_err(
+            "ntcp2:\n  host: example.org\n",
+            2,
+            "ntcp2.host",
+            "no host names",
+        );
+        assert_err(
+            "ntcp2:\n  bind: 300.1.1.1\n",
+            2,
+            "ntcp2.bind",
+            "IPv4 or IPv6",
+        );
+        assert_err(
+            "log:\n  level: verbose\n",
+            2,
+            "log.level",
+            "error, warn, info",
+        );
+        assert_err("log:\n  format: xml\n", 2, "log.format", "text, json");
+        assert_err("log:\n  format: [text]\n", 2, "log.format", "text, json");
+        assert_err("ntcp2: {port: 5, host: nope}\n", 1, "ntcp2.host", "nope");
+        assert_err(
+            "ntcp2:\n  bind:\n    x: 1\n",
+            3,
+            "ntcp2.bind",
+            "invalid type: map",
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_suggestions() {
+        assert_err(
+            "ntcp2:\n  prot: 5\n",
+            2,
+            "ntcp2.prot",
+            "did you mean `ntcp2.port`?",
+        );
+        assert_err(
+            "ntcp2:\n  net_id: 5\n",
+            2,
+            "ntcp2.net_id",
+            "did you mean `network.net_id`?",
+        );
+        assert_err("\nntcp:\n  port: 5\n", 2, "ntcp", "did you mean `ntcp2`?");
+        assert_err(
+            "router:\n  flooodfill: true\n",
+            2,
+            "router.flooodfill",
+            "`router.floodfill`",
+        );
+        let d = err("ssu2:\n  enabled: true\n");
+        assert_eq!(d.key.as_deref(), Some("ssu2"));
+        assert_eq!(d.message, "unknown key");
+    }
+
+    #[test]
+    fn structural_errors_have_a_line() {
+        assert_err("ntcp2: 5\n", 1, "ntcp2", "expected a mapping");
+        let d = err("- a\n- b\n");
+        assert!(d.to_string().starts_with(&format!("{FILE}:1: ")), "{d}");
+        let d = err("ntcp2:\n  port: 5\n  port: 6\n");
+        assert!(d.to_string().starts_with(&format!("{FILE}:3: ")), "{d}");
+        assert!(d.message.contains("duplicate"), "{d}");
+        let d = err("network:\n  net_id: [\n");
+        assert!(d.to_string().starts_with(&format!("{FILE}:")), "{d}");
+        let d = match Config::from_yaml_bytes(b"router:\n  floodfill: \xff\n", Path::new(FILE)) {
+            Err(ConfigError::Invalid(d)) => d,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(d.to_string(), format!("{FILE}:2: file is not valid UTF-8"));
+    }
+
+    #[test]
+    fn cross_key_rules() {
+        assert_err(
+            "ntcp2:\n  enabled: false\n",
+            2,
+            "ntcp2.enabled",
+            "only transport",
+        );
+        assert_err(
+            "router:\n  floodfill: true\n  bandwidth: X\n",
+            2,
+            "router.floodfill",
+            "set ntcp2.host",
+        );
+        assert_err(
+            "ntcp2:\n  host: 198.18.0.1\nrouter:\n  bandwidth: 100\n  floodfill: true\n",
+            5,
+            "router.floodfill",
+            "100 KB/s at 100% shared gives class N",
+        );
+        assert_err(
+            "ntcp2:\n  host: 198.18.0.1\nrouter:\n  floodfill: true\n",
+            4,
+            "router.floodfill",
+            "router.bandwidth L gives class L",
+        );
+        assert_err(
+            "ntcp2:\n  host: 0.0.0.0\n",
+            2,
+            "ntcp2.host",
+            "cannot be published",
+        );
+        assert_err(
+            "ntcp2:\n  host: 224.0.0.1\n",
+            2,
+            "ntcp2.host",
+            "cannot be published",
+        );
+        assert_err(
+            "ntcp2:\n  bind: 255.255.255.255\n",
+            2,
+            "ntcp2.bind",
+            "not a unicast",
+        );
+        // a floodfill with class O or above and a host is fine
+        let l = load("network: {net_id: 17}\nntcp2: {host: 198.18.0.1}\nrouter: {floodfill: true, bandwidth: O}\n")
+            .unwrap();
+        assert!(l.config.router.floodfill);
+        assert!(l.warnings.is_empty());
+    }
+
+    #[test]
+    fn warnings_for_reserved_net_ids_and_private_hosts_on_the_main_net() {
+        assert!(load("network:\n  net_id: 2\n").unwrap().warnings.is_empty());
+        assert!(
+            load("network:\n  net_id: 99\n")
+                .unwrap()
+                .warnings
+                .is_empty()
+        );
+        for id in [1, 3, 15, 255] {
+            let l = load(&format!("network:\n  net_id: {id}\n")).unwrap();
+            assert_eq!(l.warnings.len(), 1, "{id}");
+            assert_eq!(
+                l.warnings[0].to_string(),
+                format!(
+                    "{FILE}:2: network.net_id: netId {id} is reserved; test networks should use 16-254"
+                )
+            );
+        }
+        let l = load("ntcp2:\n  host: 10.1.2.3\n").unwrap();
+        assert_eq!(l.warnings.len(), 1);
+        assert_eq!(l.warnings[0].key.as_deref(), Some("ntcp2.host"));
+        // the same private address on a test network is expected
+        let l = load("network:\n  net_id: 17\nntcp2:\n  host: 10.1.2.3\n").unwrap();
+        assert!(l.warnings.is_empty());
+        assert!(
+            load("ntcp2:\n  host: 203.0.114.1\n")
+                .unwrap()
+                .warnings
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn public_address_classification() {
+        for ip in ["8.8.8.8", "203.0.114.1", "2a01:4f8::1"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "10.0.0.1",
+            "172.16.0.1",
+            "192.168.1.1",
+            "127.0.0.1",
+            "169.254.1.1",
+            "100.64.0.1",
+            "198.18.0.1",
+            "192.0.2.1",
+            "240.0.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "2001:db8::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn read_errors_name_the_file() {
+        let e = Config::load(Path::new("/nonexistent/dir/router.yaml")).unwrap_err();
+        assert!(matches!(e, ConfigError::Read { .. }));
+        assert!(
+            e.to_string().contains("/nonexistent/dir/router.yaml"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_and_alias_bombs_are_errors_not_crashes() {
+        // test threads have small stacks; these must neither overflow nor hang
+        let deep_seq = format!("router: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        let deep_map = format!("router: {}1{}\n", "{a: ".repeat(50_000), "}".repeat(50_000));
+        let deep_block: String = (0..200).map(|i| format!("{}a:\n", " ".repeat(i))).collect();
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..20 {
+            let p = format!("*a{}", i - 1);
+            let refs = [p.as_str(); 10].join(", ");
+            bomb.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        for yaml in [deep_seq, deep_map, deep_block, bomb] {
+            let e = load(&yaml).unwrap_err();
+            assert!(e.to_string().starts_with(FILE), "{e}");
+        }
+        // nesting within the depth limit is still reported against the right key
+        assert_err(
+            "router:\n  bandwidth: {a: {b: {c: {d: {e: {f: {g: {h: {i: 1}}}}}}}}}\n",
+            2,
+            "router.bandwidth",
+            "invalid type: map",
+        );
+    }
+}
