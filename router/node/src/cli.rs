@@ -147,6 +147,11 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
     })?;
     match cli.command {
         Some(Command::Identity) => {
+            if cli.config.is_some() {
+                return Err(AppError::Usage(
+                    "--config is not used by the identity command".into(),
+                ));
+            }
             init_logging(LogLevel::Info, cli.log_format.unwrap_or(LogFormat::Text));
             cmd_identity(&data_dir)
         }
@@ -157,6 +162,7 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             for w in &loaded.warnings {
                 tracing::warn!("{w}");
             }
+            tracing::debug!(config = ?loaded.config, "configuration");
             cmd_run(&data_dir, &loaded.config)
         }
     }

@@ -90,6 +90,14 @@ fn usage_errors_exit_2_with_one_line() {
     assert!(line.contains("--no-such-flag"), "{line}");
     let line = assert_one_line_error(&run(&["--log-format", "xml", "--data-dir", "x"]), 2);
     assert!(line.contains("xml"), "{line}");
+    let line = assert_one_line_error(
+        &run(&["--config", "c.yaml", "identity", "--data-dir", "x"]),
+        2,
+    );
+    assert!(
+        line.contains("--config is not used by the identity command"),
+        "{line}"
+    );
     assert_eq!(code(&run(&["--help"])), 0);
     assert_eq!(code(&run(&["--version"])), 0);
 }
