@@ -194,9 +194,7 @@ impl FileServer {
                 while !stop2.load(Ordering::SeqCst) {
                     match listener.accept() {
                         Ok((s, _)) => {
-                            if serve_one(s, &root).is_ok() {
-                                served2.fetch_add(1, Ordering::SeqCst);
-                            }
+                            let _ = serve_one(s, &root, &served2);
                         }
                         Err(_) => std::thread::sleep(Duration::from_millis(20)),
                     }
@@ -220,7 +218,7 @@ impl FileServer {
         self.addr
     }
 
-    /// How many requests it answered.
+    /// How many requests it has received.
     pub fn served(&self) -> u64 {
         self.served.load(Ordering::SeqCst)
     }
@@ -235,7 +233,9 @@ impl Drop for FileServer {
     }
 }
 
-fn serve_one(mut s: TcpStream, root: &Path) -> std::io::Result<()> {
+/// Answers one request; `served` counts requests read (before the answer is written, so a
+/// client that has its answer always sees the count include it).
+fn serve_one(mut s: TcpStream, root: &Path, served: &AtomicU64) -> std::io::Result<()> {
     s.set_nonblocking(false)?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     s.set_write_timeout(Some(Duration::from_secs(60)))?;
@@ -248,6 +248,7 @@ fn serve_one(mut s: TcpStream, root: &Path) -> std::io::Result<()> {
         }
         head.extend_from_slice(&buf[..n]);
     }
+    served.fetch_add(1, Ordering::SeqCst);
     let text = String::from_utf8_lossy(&head);
     let mut words = text.split_whitespace();
     let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));

@@ -202,11 +202,11 @@ impl I2pdNetBuilder {
             )));
         }
         let mut net = I2pdNet {
-            env: env.clone(),
             cfg: self,
             routers: Vec::new(),
             eepsite: None,
             timings: Timings::default(),
+            env: env.clone(),
         };
         let result = net.bring_up();
         if result.is_err() {
@@ -316,11 +316,12 @@ impl Timings {
 /// A running net of i2pd routers; every router is stopped (SIGTERM, then SIGKILL) on drop.
 #[derive(Debug)]
 pub struct I2pdNet {
-    env: TestEnv,
     cfg: I2pdNetBuilder,
     routers: Vec<I2pdRouter>,
     eepsite: Option<Eepsite>,
     timings: Timings,
+    // last: the namespace and run dir outlive the routers and the eepsite backend
+    env: TestEnv,
 }
 
 impl I2pdNet {

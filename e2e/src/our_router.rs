@@ -64,11 +64,12 @@ impl OurRouterConfig {
 /// Our router in the test namespace.
 #[derive(Debug)]
 pub struct OurRouter {
-    env: TestEnv,
     binary: PathBuf,
     dir: PathBuf,
     config: OurRouterConfig,
     process: Option<ManagedProcess>,
+    // last: the namespace outlives the process
+    env: TestEnv,
 }
 
 impl OurRouter {

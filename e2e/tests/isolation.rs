@@ -88,6 +88,15 @@ fn isolation() {
     let inode = netns.run(proc_self_thread_ns).unwrap();
     assert_eq!(inode, netns.inode());
     assert_eq!(proc_self_thread_ns(), host_ns);
+    // ... and so are async tasks run there: router 1's console answers a tokio connection.
+    let console = net.router(1).console().addr;
+    let (inode, connected) = netns
+        .run_async(|| async move {
+            let c = tokio::net::TcpStream::connect(console).await;
+            (proc_self_thread_ns(), c.is_ok())
+        })
+        .unwrap();
+    assert_eq!((inode, connected), (netns.inode(), true));
 
     // The eepsite backend listens inside the namespace only: a request from a namespace thread
     // reaches it, one from the host namespace does not (whatever else may answer there).
