@@ -89,9 +89,17 @@ pub enum SignatureError {
     #[error("signature does not verify ({0:?})")]
     Invalid(SigType),
     #[error("{sig_type:?} public key must be {expected} bytes, got {got}")]
-    BadPublicKeyLength { sig_type: SigType, expected: usize, got: usize },
+    BadPublicKeyLength {
+        sig_type: SigType,
+        expected: usize,
+        got: usize,
+    },
     #[error("{sig_type:?} signature must be {expected} bytes, got {got}")]
-    BadSignatureLength { sig_type: SigType, expected: usize, got: usize },
+    BadSignatureLength {
+        sig_type: SigType,
+        expected: usize,
+        got: usize,
+    },
     #[error("{0:?} public key is not a valid point/key")]
     MalformedPublicKey(SigType),
     #[error("verification of {0:?} signatures is not supported")]
