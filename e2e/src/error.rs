@@ -8,7 +8,9 @@ use std::time::Duration;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong while setting up, driving or observing a test network.
-#[derive(Debug, thiserror::Error)]
+/// `Debug` prints the same text as `Display`, so a test's `.expect(..)` shows the multi-line
+/// diagnostics readably instead of as one escaped string.
+#[derive(thiserror::Error)]
 pub enum Error {
     /// The machine lacks something the e2e tests need (root, `ip`, `i2pd`, our binary).
     #[error("e2e environment: {0}")]
@@ -112,6 +114,13 @@ pub enum Error {
     /// A run-state file is missing where the harness expected it.
     #[error("missing {0}")]
     Missing(PathBuf),
+}
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // every variant's message already includes its source
+        write!(f, "{self}")
+    }
 }
 
 impl Error {
