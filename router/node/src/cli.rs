@@ -156,9 +156,13 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             cmd_identity(&data_dir)
         }
         None => {
-            let loaded = load_config(cli.config.as_deref(), &data_dir)?;
+            let (loaded, source) = load_config(cli.config.as_deref(), &data_dir)?;
             let log = &loaded.config.log;
             init_logging(log.level, cli.log_format.unwrap_or(log.format));
+            match &source {
+                Some(path) => tracing::info!(file = %path.display(), "configuration loaded"),
+                None => tracing::info!("no config file; using the built-in defaults"),
+            }
             for w in &loaded.warnings {
                 tracing::warn!("{w}");
             }
@@ -175,16 +179,19 @@ fn print_out(text: impl fmt::Display) -> Result<(), AppError> {
         .map_err(AppError::Stdout)
 }
 
-fn load_config(explicit: Option<&Path>, data_dir: &Path) -> Result<Loaded, AppError> {
-    if let Some(path) = explicit {
-        return Ok(Config::load(path)?);
+/// The configuration and the file it came from (`None`: built-in defaults).
+fn load_config(
+    explicit: Option<&Path>,
+    data_dir: &Path,
+) -> Result<(Loaded, Option<PathBuf>), AppError> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => data_dir.join(DEFAULT_CONFIG_NAME),
+    };
+    if explicit.is_none() && !path.exists() {
+        return Ok((Config::defaults(), None));
     }
-    let implicit = data_dir.join(DEFAULT_CONFIG_NAME);
-    if implicit.exists() {
-        Ok(Config::load(&implicit)?)
-    } else {
-        Ok(Config::defaults())
-    }
+    Ok((Config::load(&path)?, Some(path)))
 }
 
 /// Logs go to stderr; stdout carries command output only.
