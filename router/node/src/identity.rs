@@ -19,7 +19,7 @@ use thiserror::Error;
 use zeroize::Zeroizing;
 
 use crate::keyfile::{self, DataDir, FileError, SECRET_MODE};
-use crate::secret::{Ed25519Secret, X25519Secret};
+use i2p_crypto::{Ed25519SigningKey as Ed25519Secret, X25519Secret};
 
 /// File name of the router identity and its private keys.
 pub const ROUTER_KEYS_FILE: &str = "router.keys";
@@ -110,21 +110,21 @@ impl RouterKeys {
             });
         }
         let (x, e) = rest.split_at(32);
-        let encryption = X25519Secret::from_slice(x).ok_or(KeyFormatError::Truncated {
+        let encryption = x25519_from_slice(x).ok_or(KeyFormatError::Truncated {
             got: bytes.len(),
             expected: ROUTER_KEYS_LEN,
         })?;
-        if encryption.public_key() != identity.encryption_key() {
+        if encryption.public().0 != identity.encryption_key() {
             return Err(KeyFormatError::Mismatch("X25519"));
         }
         if e.iter().all(|b| *b == 0) {
             return Err(KeyFormatError::OfflineKeys);
         }
-        let signing = Ed25519Secret::from_slice(e).ok_or(KeyFormatError::Truncated {
+        let signing = ed25519_from_slice(e).ok_or(KeyFormatError::Truncated {
             got: bytes.len(),
             expected: ROUTER_KEYS_LEN,
         })?;
-        if signing.public_key() != identity.signing_key() {
+        if signing.public() != identity.signing_key() {
             return Err(KeyFormatError::Mismatch("Ed25519"));
         }
         Ok(RouterKeys {
@@ -138,15 +138,12 @@ impl RouterKeys {
     pub fn from_random(random: &[u8; 96]) -> Result<RouterKeys, KeyError> {
         let (x, rest) = random.split_at(32);
         let (e, pad) = rest.split_at(32);
-        let encryption = X25519Secret::from_slice(x).ok_or(KeyError::Identity(bad_len()))?;
-        let signing = Ed25519Secret::from_slice(e).ok_or(KeyError::Identity(bad_len()))?;
+        let encryption = x25519_from_slice(x).ok_or(KeyError::Identity(bad_len()))?;
+        let signing = ed25519_from_slice(e).ok_or(KeyError::Identity(bad_len()))?;
         let pad: [u8; 32] = pad.try_into().map_err(|_| KeyError::Identity(bad_len()))?;
-        let identity = RouterIdentity::new_x25519_ed25519(
-            &encryption.public_key(),
-            &signing.public_key(),
-            &pad,
-        )
-        .map_err(KeyError::Identity)?;
+        let identity =
+            RouterIdentity::new_x25519_ed25519(&encryption.public().0, &signing.public(), &pad)
+                .map_err(KeyError::Identity)?;
         Ok(RouterKeys {
             identity,
             encryption,
@@ -158,8 +155,8 @@ impl RouterKeys {
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
         let mut out = Zeroizing::new(Vec::with_capacity(ROUTER_KEYS_LEN));
         self.identity.encode_to(&mut *out);
-        out.extend_from_slice(self.encryption.as_bytes());
-        out.extend_from_slice(self.signing.as_bytes());
+        out.extend_from_slice(&*self.encryption.to_bytes());
+        out.extend_from_slice(&*self.signing.to_seed());
         out
     }
 
@@ -239,13 +236,13 @@ impl Ntcp2Keys {
             .ok_or_else(truncated)?;
         let static_secret = bytes
             .get(32..64)
-            .and_then(X25519Secret::from_slice)
+            .and_then(x25519_from_slice)
             .ok_or_else(truncated)?;
         let iv: [u8; 16] = bytes
             .get(64..80)
             .and_then(|b| b.try_into().ok())
             .ok_or_else(truncated)?;
-        if static_secret.public_key() != static_public {
+        if static_secret.public().0 != static_public {
             return Err(KeyFormatError::Mismatch("NTCP2 static X25519"));
         }
         Ok(Ntcp2Keys {
@@ -263,7 +260,7 @@ impl Ntcp2Keys {
         iv.copy_from_slice(random.get(32..).unwrap_or(&[0; 16]));
         let static_secret = X25519Secret::from_bytes(*key);
         Ntcp2Keys {
-            static_public: static_secret.public_key(),
+            static_public: static_secret.public().0,
             static_secret,
             iv,
         }
@@ -273,7 +270,7 @@ impl Ntcp2Keys {
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
         let mut out = Zeroizing::new(Vec::with_capacity(NTCP2_KEYS_LEN));
         out.extend_from_slice(&self.static_public);
-        out.extend_from_slice(self.static_secret.as_bytes());
+        out.extend_from_slice(&*self.static_secret.to_bytes());
         out.extend_from_slice(&self.iv);
         out
     }
@@ -569,4 +566,12 @@ mod tests {
         let text = format!("{n:?}");
         assert!(!text.contains("secret"), "{text}");
     }
+}
+
+fn x25519_from_slice(b: &[u8]) -> Option<X25519Secret> {
+    Some(X25519Secret::from_bytes(b.try_into().ok()?))
+}
+
+fn ed25519_from_slice(b: &[u8]) -> Option<Ed25519Secret> {
+    Some(Ed25519Secret::from_seed(b.try_into().ok()?))
 }

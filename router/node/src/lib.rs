@@ -18,4 +18,3 @@ pub mod config;
 pub mod identity;
 pub mod keyfile;
 pub mod router_info;
-pub mod secret;
