@@ -358,6 +358,14 @@ fn corrupt(path: &Path, e: KeyFormatError) -> KeyError {
     })
 }
 
+fn x25519_from_slice(b: &[u8]) -> Option<X25519Secret> {
+    Some(X25519Secret::from_bytes(b.try_into().ok()?))
+}
+
+fn ed25519_from_slice(b: &[u8]) -> Option<Ed25519Secret> {
+    Some(Ed25519Secret::from_seed(b.try_into().ok()?))
+}
+
 #[cfg(test)]
 mod tests {
     use std::fs;
@@ -566,12 +574,4 @@ mod tests {
         let text = format!("{n:?}");
         assert!(!text.contains("secret"), "{text}");
     }
-}
-
-fn x25519_from_slice(b: &[u8]) -> Option<X25519Secret> {
-    Some(X25519Secret::from_bytes(b.try_into().ok()?))
-}
-
-fn ed25519_from_slice(b: &[u8]) -> Option<Ed25519Secret> {
-    Some(Ed25519Secret::from_seed(b.try_into().ok()?))
 }
