@@ -1,3 +1,21 @@
-//! Human names for destinations: local/private/subscribed books in hosts.txt format, signed
-//! subscription feeds, and a DNS server mapping `.i2p` names to virtual addresses
-//! (issue "Address book with subscriptions"). Nothing is implemented here yet.
+//! Human names for destinations: the private, local and subscribed books in hosts.txt format,
+//! signed subscription feeds (spec/subscription.md), the naming rules
+//! (docs/overview/naming.md), and (with the proxies issue) the DNS server that maps `.i2p`
+//! names to virtual addresses.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`name`] | host name normalisation and validity rules |
+//! | [`hosts_txt`] | the line format, signed commands, signature input and verification |
+//! | [`book`] | the three books, lookup priority, applying feed records |
+//! | [`store`] | crash-safe persistence of the books |
+
+pub mod book;
+pub mod hosts_txt;
+pub mod name;
+pub mod store;
+
+pub use book::{AddressBook, Applied, BookKind};
+pub use hosts_txt::{Action, FeedError, LineError, Record, parse_feed, parse_line};
+pub use name::{HostName, NameError};
+pub use store::BookStore;
