@@ -291,7 +291,7 @@ pub fn parse_feed(text: &str) -> (Vec<Record>, Vec<FeedError>) {
 }
 
 /// A signing callback: message bytes in, signature bytes out.
-pub type Signer = dyn Fn(&[u8]) -> Vec<u8>;
+pub type Signer<'a> = dyn Fn(&[u8]) -> Vec<u8> + 'a;
 
 /// Write a signed line: `name=dest#!…#sig=…` for add/change, `#!…#sig=…` for removes.
 /// `sign` signs with the key of `dest` (outer); `sign_old`, when the options hold `olddest`,
@@ -299,8 +299,8 @@ pub type Signer = dyn Fn(&[u8]) -> Vec<u8>;
 pub fn sign_line(
     entry: Option<(&HostName, &Destination)>,
     options: &[(&str, &str)],
-    sign_old: Option<&Signer>,
-    sign: &Signer,
+    sign_old: Option<&Signer<'_>>,
+    sign: &Signer<'_>,
 ) -> String {
     let mut opts = Options(
         options

@@ -1,4 +1,5 @@
 //! Subscription feeds end to end: signed commands verify, tampering and unsigned changes are
+#![allow(clippy::unwrap_used)]
 //! refused, user names are never overwritten, and the books survive a reload.
 
 use i2p_addressbook::hosts_txt::sign_line;
