@@ -1,6 +1,7 @@
 //! Subscription feeds end to end: signed commands verify, tampering and unsigned changes are
-#![allow(clippy::unwrap_used)]
 //! refused, user names are never overwritten, and the books survive a reload.
+
+#![allow(clippy::unwrap_used)]
 
 use i2p_addressbook::hosts_txt::sign_line;
 use i2p_addressbook::{
