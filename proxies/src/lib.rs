@@ -1,5 +1,10 @@
-//! Front-ends that turn ordinary TCP/HTTP/SOCKS clients and servers into I2P streams.
+//! Front-ends that turn ordinary TCP, HTTP and SOCKS clients and servers into I2P streams.
+//! They depend only on the client API (`i2p-client`), never on router internals.
 //!
-//! Home of the HTTP proxy, the SOCKS proxy and the YAML-configured client/server tunnels
-//! (issue "HTTP and SOCKS proxies"). They depend only on the router's client API, never on
-//! router internals. Nothing is implemented here yet.
+//! | module | owns |
+//! |---|---|
+//! | [`socks`] | the SOCKS4a/5 proxy (and its pure handshake parser, [`socks::proto`]) |
+//! | [`names`] | mapping the DNS server's virtual addresses back to names |
+
+pub mod names;
+pub mod socks;
