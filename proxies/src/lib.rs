@@ -4,7 +4,9 @@
 //! | module | owns |
 //! |---|---|
 //! | [`socks`] | the SOCKS4a/5 proxy (and its pure handshake parser, [`socks::proto`]) |
+//! | [`http`] | the HTTP proxy: planning ([`http::plan`]), pages, the hyper server |
 //! | [`names`] | mapping the DNS server's virtual addresses back to names |
 
+pub mod http;
 pub mod names;
 pub mod socks;
