@@ -29,6 +29,7 @@
 //! - [`I2npMessage::parse`], [`I2npMessage::parse_ignoring_checksum`],
 //!   [`I2npMessage::parse_short`], [`I2npBody::parse`] (type byte + payload)
 //! - [`i2np::GzippedRouterInfo::decompress`]
+//! - [`su3::Su3::parse`]
 //! - nested, lazily parsed data: [`i2np::DatabaseStore::parse_router_info`],
 //!   [`i2np::DatabaseStore::parse_lease_set`], [`i2np::TunnelGateway::message`]
 
@@ -52,6 +53,7 @@ pub mod reader;
 pub mod router_address;
 pub mod router_info;
 pub mod signed;
+pub mod su3;
 
 pub use certificate::{Certificate, KeyCertificate};
 pub use error::{Error, ErrorKind, Expected, Field, Result, ResultExt};
