@@ -5,8 +5,10 @@
 //! |---|---|
 //! | [`socks`] | the SOCKS4a/5 proxy (and its pure handshake parser, [`socks::proto`]) |
 //! | [`http`] | the HTTP proxy: planning ([`http::plan`]), pages, the hyper server |
+//! | [`tunnels`] | I2PTunnel-style server (plain, http, irc) and client tunnels |
 //! | [`names`] | mapping the DNS server's virtual addresses back to names |
 
 pub mod http;
 pub mod names;
 pub mod socks;
+pub mod tunnels;
