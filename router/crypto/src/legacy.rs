@@ -101,12 +101,24 @@ pub(crate) fn verify_rsa(
     msg: &[u8],
     sig: &[u8],
 ) -> Result<(), SignatureError> {
+    verify_rsa_padded(t, modulus, msg, sig, true)
+}
+
+/// `digest_info`: false for signatures over the bare hash (Java's "NONEwithRSA", SU3 files).
+pub(crate) fn verify_rsa_padded(
+    t: SigType,
+    modulus: &[u8],
+    msg: &[u8],
+    sig: &[u8],
+    digest_info: bool,
+) -> Result<(), SignatureError> {
     let (prefix, digest): (&[u8], Vec<u8>) = match t {
         SigType::RsaSha256_2048 => (SHA256_PREFIX, sha2::Sha256::digest(msg).to_vec()),
         SigType::RsaSha384_3072 => (SHA384_PREFIX, sha2::Sha384::digest(msg).to_vec()),
         SigType::RsaSha512_4096 => (SHA512_PREFIX, sha2::Sha512::digest(msg).to_vec()),
         other => return Err(SignatureError::Unsupported(other)),
     };
+    let prefix = if digest_info { prefix } else { &[][..] };
     let k = modulus.len();
     let n = BigUint::from_bytes_be(modulus);
     // the modulus must really have k bytes (top byte nonzero) and be odd

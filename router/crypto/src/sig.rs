@@ -156,6 +156,39 @@ pub fn verify(
     }
 }
 
+/// Verify an RSA signature made over the bare hash of `msg`, as SU3 files are signed
+/// (spec/updates.md, "Signature Details": Java's "NONEwithRSA"): PKCS#1 v1.5 type-1 padding
+/// around the digest without the DigestInfo prefix that [`verify`] requires. RSA types only;
+/// `modulus` big-endian with public exponent 65537.
+pub fn verify_rsa_raw(
+    sig_type: SigType,
+    modulus: &[u8],
+    msg: &[u8],
+    sig: &[u8],
+) -> Result<(), SignatureError> {
+    if !matches!(
+        sig_type,
+        SigType::RsaSha256_2048 | SigType::RsaSha384_3072 | SigType::RsaSha512_4096
+    ) {
+        return Err(SignatureError::Unsupported(sig_type));
+    }
+    if modulus.len() != sig_type.public_key_len() {
+        return Err(SignatureError::BadPublicKeyLength {
+            sig_type,
+            expected: sig_type.public_key_len(),
+            got: modulus.len(),
+        });
+    }
+    if sig.len() != sig_type.signature_len() {
+        return Err(SignatureError::BadSignatureLength {
+            sig_type,
+            expected: sig_type.signature_len(),
+            got: sig.len(),
+        });
+    }
+    crate::legacy::verify_rsa_padded(sig_type, modulus, msg, sig, false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
