@@ -9,11 +9,13 @@
 //! trait objects (`Arc<dyn Client>`).
 
 pub mod error;
+pub mod keys;
 pub mod mem;
 pub mod stream;
 pub mod types;
 
 pub use error::ClientError;
+pub use keys::{KeyError, PrivateKeys};
 pub use stream::{ByteStream, I2pStream};
 pub use types::{
     ConnectOptions, Datagram, DatagramKind, DestinationKeys, DestinationSpec, Resolved, Target,
@@ -76,6 +78,10 @@ pub trait LocalDestination: Send + Sync {
 
     /// Wait for the next datagram addressed to us.
     fn recv_datagram(&self) -> BoxFuture<'_, Result<Datagram, ClientError>>;
+
+    /// Our private keys in the shared `Destination ‖ PrivateKey ‖ SigningPrivateKey` layout
+    /// (what SAM returns as `$privkey` and i2pd stores in `.dat` files).
+    fn private_keys(&self) -> DestinationKeys;
 
     /// Tear the destination down: tunnels, LeaseSet, streams. Idempotent.
     fn close(&self);

@@ -7,8 +7,8 @@ use crate::{
     BoxFuture, Client, ClientError, ConnectOptions, Datagram, DatagramKind, DestinationSpec,
     I2pStream, LocalDestination, Resolved, Target,
 };
-use i2p_crypto::{Ed25519SigningKey, SigType};
-use i2p_wire::{Decode, Destination, Hash, Reader};
+use crate::{DestinationKeys, PrivateKeys};
+use i2p_wire::{Destination, Hash};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -112,19 +112,12 @@ impl Client for MemClient {
         spec: DestinationSpec,
     ) -> BoxFuture<'_, Result<Arc<dyn LocalDestination>, ClientError>> {
         Box::pin(async move {
-            let dest = match &spec.keys {
-                Some(keys) => {
-                    let mut r = Reader::new(&keys.0);
-                    Destination::read(&mut r).map_err(|e| ClientError::InvalidKey(e.to_string()))?
-                }
-                None => {
-                    let mut rng = rand::rng();
-                    let key = Ed25519SigningKey::generate(&mut rng);
-                    let pad: [u8; 32] = rand::RngExt::random(&mut rng);
-                    Destination::new(SigType::Ed25519, &key.public(), &pad)
-                        .map_err(|e| ClientError::Router(e.to_string()))?
-                }
+            let keys = match &spec.keys {
+                Some(k) => PrivateKeys::from_bytes(&k.0)
+                    .map_err(|e| ClientError::InvalidKey(e.to_string()))?,
+                None => PrivateKeys::generate(&mut rand::rng()),
             };
+            let dest = keys.destination.clone();
             let (stx, srx) = mpsc::channel(64);
             let (dtx, drx) = mpsc::channel(256);
             {
@@ -148,6 +141,7 @@ impl Client for MemClient {
             Ok(Arc::new(MemDestination {
                 net: self.net.clone(),
                 dest,
+                keys: DestinationKeys(keys.to_bytes().to_vec()),
                 streams: AsyncMutex::new(srx),
                 datagrams: AsyncMutex::new(drx),
                 closed: AtomicBool::new(false),
@@ -164,6 +158,7 @@ impl Client for MemClient {
 struct MemDestination {
     net: MemNetwork,
     dest: Destination,
+    keys: DestinationKeys,
     streams: AsyncMutex<mpsc::Receiver<I2pStream>>,
     datagrams: AsyncMutex<mpsc::Receiver<Datagram>>,
     closed: AtomicBool,
@@ -259,6 +254,10 @@ impl LocalDestination for MemDestination {
                 .await
                 .ok_or(ClientError::Closed)
         })
+    }
+
+    fn private_keys(&self) -> DestinationKeys {
+        self.keys.clone()
     }
 
     fn close(&self) {

@@ -8,7 +8,6 @@ use i2p_client::mem::MemNetwork;
 use i2p_client::{
     ClientError, ConnectOptions, Datagram, DatagramKind, DestinationSpec, Resolved, Target,
 };
-use i2p_wire::Encode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test]
@@ -82,7 +81,13 @@ async fn streams_names_and_errors() {
         Err(ClientError::LeaseSetNotFound(_))
     ));
     // the same keys cannot be registered twice
-    let keys = i2p_client::DestinationKeys(server.destination().to_bytes());
+    let keys = server.private_keys();
+    assert_eq!(
+        i2p_client::PrivateKeys::from_bytes(&keys.0)
+            .unwrap()
+            .destination,
+        *server.destination()
+    );
     let dup = client
         .create_destination(DestinationSpec {
             keys: Some(keys),

@@ -339,6 +339,27 @@ impl Destination {
             .at(Field::Destination)
     }
 
+    /// A destination that carries a real encryption public key in its key area (e.g. X25519,
+    /// crypto type 4, which i2pd and Java I2P accept for destinations), so the private key
+    /// stored beside it is the LeaseSet2 encryption key.
+    pub fn with_encryption_key(
+        enc_type: EncType,
+        encryption_key: &[u8],
+        sig_type: SigType,
+        signing_key: &[u8],
+        padding_seed: &[u8; 32],
+    ) -> Result<Destination> {
+        KeysAndCert::new(
+            enc_type,
+            Some(encryption_key),
+            sig_type,
+            signing_key,
+            padding_seed,
+        )
+        .map(Destination)
+        .at(Field::Destination)
+    }
+
     pub fn keys_and_cert(&self) -> &KeysAndCert {
         &self.0
     }
