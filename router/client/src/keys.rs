@@ -3,10 +3,12 @@
 //! private keys sized by the types in the destination's key certificate (spec/common-structures.md,
 //! "PrivateKey", "SigningPrivateKey"; docs/api/samv3.md, "SESSION CREATE").
 //!
-//! Keys we generate are Ed25519 for signing and X25519 (crypto type 4) in the destination's
-//! key area, so the stored private key is the LeaseSet2 encryption key itself. Files from other
-//! routers may carry an unused ElGamal field (crypto type 0, a 256-byte private key); they
-//! parse, and the caller decides what encryption key to publish.
+//! Keys we generate follow the layout every SAM client and key-file tool expects: Ed25519 for
+//! signing and the unused 256-byte ElGamal field (crypto type 0) filled with random bytes — SAM
+//! clients may even rewrite that field (docs/api/samv3.md, "Destination Key Generation"). The
+//! X25519 key published in our LeaseSet2 is therefore not stored in the file: it is derived from
+//! the signing seed with HKDF under a fixed label, so it is stable across restarts and needs no
+//! second file. Key files whose destination carries a real X25519 key (crypto type 4) use it.
 
 use i2p_crypto::{Ed25519SigningKey, SigType, X25519Secret};
 use i2p_wire::{Decode, Destination, EncType, Reader};
@@ -73,29 +75,20 @@ impl std::fmt::Debug for PrivateKeys {
 }
 
 impl PrivateKeys {
-    /// Fresh Ed25519 + X25519 keys.
+    /// Fresh keys: Ed25519 signing key, random 256-byte (unused) ElGamal field.
     pub fn generate<R: i2p_crypto::CryptoRng + ?Sized>(rng: &mut R) -> PrivateKeys {
         let signing = Ed25519SigningKey::generate(rng);
-        let enc = X25519Secret::generate(rng);
         let mut pad = [0u8; 32];
         rng.fill_bytes(&mut pad);
-        // lengths are fixed and correct, so construction cannot fail; fall back to a
-        // signing-only destination rather than panicking if it ever did
-        let destination = Destination::with_encryption_key(
-            EncType::X25519,
-            enc.public().as_bytes(),
-            SigType::Ed25519,
-            &signing.public(),
-            &pad,
-        )
-        .or_else(|_| Destination::new(SigType::Ed25519, &signing.public(), &pad));
-        let destination = match destination {
+        let mut unused = Zeroizing::new(vec![0u8; 256]);
+        rng.fill_bytes(&mut unused);
+        let destination = match Destination::new(SigType::Ed25519, &signing.public(), &pad) {
             Ok(d) => d,
             Err(_) => unreachable_destination(),
         };
         PrivateKeys {
             destination,
-            encryption: Zeroizing::new(enc.to_bytes().to_vec()),
+            encryption: unused,
             signing,
         }
     }
@@ -151,10 +144,22 @@ impl PrivateKeys {
         PrivateKeys::from_bytes(&b)
     }
 
-    /// The X25519 encryption secret, when the destination carries an X25519 key.
-    pub fn x25519(&self) -> Option<X25519Secret> {
-        let b: [u8; 32] = self.encryption.as_slice().try_into().ok()?;
-        (self.destination.enc_type() == EncType::X25519).then(|| X25519Secret::from_bytes(b))
+    /// The X25519 secret of our LeaseSet2 encryption key: the stored key when the destination
+    /// carries one (crypto type 4), otherwise derived from the signing seed.
+    pub fn leaseset_x25519(&self) -> X25519Secret {
+        if self.destination.enc_type() == EncType::X25519
+            && let Ok(b) = <[u8; 32]>::try_from(self.encryption.as_slice())
+        {
+            return X25519Secret::from_bytes(b);
+        }
+        let mut k = Zeroizing::new([0u8; 32]);
+        i2p_crypto::hkdf(
+            b"i2p-rs destination",
+            &*self.signing.to_seed(),
+            b"LeaseSet2 X25519 key",
+            &mut *k,
+        );
+        X25519Secret::from_bytes(*k)
     }
 
     /// Serialise to the shared layout.
@@ -187,14 +192,19 @@ mod tests {
     #[test]
     fn generate_round_trip_and_tamper() {
         let k = PrivateKeys::generate(&mut rand::rng());
-        assert_eq!(k.destination.enc_type(), EncType::X25519);
+        assert_eq!(k.destination.enc_type(), EncType::ElGamal);
         let b = k.to_bytes();
-        assert_eq!(b.len(), 391 + 32 + 32);
+        assert_eq!(
+            b.len(),
+            391 + 256 + 32,
+            "the layout SAM clients expect (663+ bytes)"
+        );
         let back = PrivateKeys::from_base64(&k.to_base64()).unwrap();
         assert_eq!(back.destination, k.destination);
         assert_eq!(
-            back.x25519().unwrap().public(),
-            k.x25519().unwrap().public()
+            back.leaseset_x25519().public(),
+            k.leaseset_x25519().public(),
+            "stable"
         );
         let mut bad = b.to_vec();
         let last = bad.len() - 1;
@@ -207,6 +217,34 @@ mod tests {
             PrivateKeys::from_bytes(&b[..b.len() - 1]),
             Err(KeyError::Length { .. })
         ));
+        // a client rewriting the unused field (as the SAM spec allows) keeps the same keys
+        let mut zeroed = b.to_vec();
+        zeroed[391..391 + 256].fill(0);
+        let z = PrivateKeys::from_bytes(&zeroed).unwrap();
+        assert_eq!(z.leaseset_x25519().public(), k.leaseset_x25519().public());
+    }
+
+    #[test]
+    fn x25519_destinations_use_their_stored_key() {
+        let mut rng = rand::rng();
+        let sk = Ed25519SigningKey::generate(&mut rng);
+        let x = X25519Secret::generate(&mut rng);
+        let d = Destination::with_encryption_key(
+            EncType::X25519,
+            x.public().as_bytes(),
+            SigType::Ed25519,
+            &sk.public(),
+            &[7; 32],
+        )
+        .unwrap();
+        let keys = PrivateKeys {
+            destination: d,
+            encryption: Zeroizing::new(x.to_bytes().to_vec()),
+            signing: sk,
+        };
+        let back = PrivateKeys::from_bytes(&keys.to_bytes()).unwrap();
+        assert_eq!(back.leaseset_x25519().public(), x.public());
+        assert_eq!(keys.to_bytes().len(), 391 + 32 + 32);
     }
 
     /// i2pd's own eepsite key file (crypto type 0 + Ed25519) loads.
@@ -218,6 +256,6 @@ mod tests {
             k.destination.b32_address(),
             "hhremhkseshvd2f77ojp6hc2yr3ityqno7kfdvhphvlplamhczua.b32.i2p"
         );
-        assert!(k.x25519().is_none());
+        assert_eq!(k.destination.enc_type(), EncType::ElGamal);
     }
 }

@@ -59,6 +59,13 @@ pub trait LocalDestination: Send + Sync {
     /// Whether [`LocalDestination::ready`] would resolve immediately.
     fn is_ready(&self) -> bool;
 
+    /// The full destination behind a hash (a LeaseSet lookup through our tunnels when the
+    /// router does not have it yet), e.g. for SAM's `NAMING LOOKUP NAME=x.b32.i2p`.
+    fn lookup_destination(
+        &self,
+        hash: i2p_wire::Hash,
+    ) -> BoxFuture<'_, Result<i2p_wire::Destination, ClientError>>;
+
     /// Open a stream to `target`.
     fn connect(
         &self,

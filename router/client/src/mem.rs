@@ -169,6 +169,10 @@ impl LocalDestination for MemDestination {
         &self.dest
     }
 
+    fn lookup_destination(&self, hash: Hash) -> BoxFuture<'_, Result<Destination, ClientError>> {
+        Box::pin(async move { self.net.endpoint(&hash, |e| e.dest.clone()) })
+    }
+
     fn ready(&self) -> BoxFuture<'_, Result<(), ClientError>> {
         Box::pin(async move {
             if self.is_ready() {
