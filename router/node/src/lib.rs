@@ -17,4 +17,5 @@ pub mod cli;
 pub mod config;
 pub mod identity;
 pub mod keyfile;
+pub mod reseed;
 pub mod router_info;
