@@ -2,8 +2,8 @@
 //! default file (`router/node/config/default.yaml`). Tests below keep the three in agreement.
 
 use super::{
-    Bandwidth, BandwidthClass, Config, LogConfig, LogFormat, LogLevel, NetId, NetworkConfig,
-    Ntcp2Config, PortSetting, RouterConfig,
+    Bandwidth, BandwidthClass, Config, LogConfig, LogFormat, LogLevel, NetDbConfig, NetId,
+    NetworkConfig, Ntcp2Config, PortSetting, ReseedConfig, RouterConfig,
 };
 
 /// The commented default configuration, printed by `i2p-router --print-default-config`.
@@ -19,6 +19,13 @@ pub const KNOWN_KEYS: &[&str] = &[
     "ntcp2.host",
     "ntcp2.port",
     "ntcp2.bind",
+    "netdb.max_routers",
+    "netdb.verify_publish",
+    "reseed.threshold",
+    "reseed.file",
+    "reseed.urls",
+    "reseed.signers_dir",
+    "reseed.ca_file",
     "log.level",
     "log.format",
 ];
@@ -41,6 +48,18 @@ impl Default for Config {
                 host: None,
                 port: PortSetting::Auto,
                 bind: None,
+            },
+            netdb: NetDbConfig {
+                max_routers: 10_000,
+                verify_publish: true,
+            },
+            reseed: ReseedConfig {
+                // i2pd's reseed.threshold
+                threshold: 25,
+                file: None,
+                urls: None,
+                signers_dir: None,
+                ca_file: None,
             },
             log: LogConfig {
                 level: LogLevel::Info,

@@ -37,6 +37,8 @@ pub struct Config {
     pub network: NetworkConfig,
     pub router: RouterConfig,
     pub ntcp2: Ntcp2Config,
+    pub netdb: NetDbConfig,
+    pub reseed: ReseedConfig,
     pub log: LogConfig,
 }
 
@@ -79,6 +81,32 @@ impl Ntcp2Config {
     pub fn listen_ip(&self) -> Option<IpAddr> {
         self.bind.or(self.host)
     }
+}
+
+/// `netdb:` section.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NetDbConfig {
+    /// `netdb.max_routers`: most RouterInfos kept.
+    pub max_routers: u32,
+    /// `netdb.verify_publish`: look our RouterInfo up at a second floodfill after publishing
+    /// it, and publish again elsewhere when it is missing.
+    pub verify_publish: bool,
+}
+
+/// `reseed:` section.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReseedConfig {
+    /// `reseed.threshold`: reseed when the netDb holds fewer RouterInfos than this.
+    pub threshold: u32,
+    /// `reseed.file`: a local `.su3` or `.zip` reseed file, tried before any server.
+    pub file: Option<PathBuf>,
+    /// `reseed.urls`: reseed servers; `None` means the built-in list of the public network
+    /// (none on other networks).
+    pub urls: Option<UrlList>,
+    /// `reseed.signers_dir`: extra trusted reseed signer certificates (`*.crt`).
+    pub signers_dir: Option<PathBuf>,
+    /// `reseed.ca_file`: a CA certificate (PEM) trusted for reseed servers besides the web roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `log:` section.
@@ -373,6 +401,56 @@ impl ConfigValue for IpAddr {
     const EXPECTED: &'static str = "an IPv4 or IPv6 address (no host names)";
     fn from_text(text: &str) -> Option<Self> {
         IpAddr::from_str(text.trim()).ok()
+    }
+}
+
+impl ConfigValue for PathBuf {
+    const EXPECTED: &'static str = "a file or directory path";
+    fn from_text(text: &str) -> Option<Self> {
+        let t = text.trim();
+        (!t.is_empty()).then(|| PathBuf::from(t))
+    }
+}
+
+/// A count (0 to 4294967295).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Count(pub u32);
+
+impl ConfigValue for Count {
+    const EXPECTED: &'static str = "a whole number 0-4294967295";
+    fn from_int(v: i128) -> Option<Self> {
+        u32::try_from(v).ok().map(Count)
+    }
+    fn from_text(text: &str) -> Option<Self> {
+        text.trim().parse::<i128>().ok().and_then(Self::from_int)
+    }
+}
+
+/// A comma-separated list of `https://` URLs (as i2pd writes `reseed.urls`); an empty string
+/// is the empty list.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct UrlList(pub Vec<String>);
+
+impl ConfigValue for UrlList {
+    const EXPECTED: &'static str = "https:// URLs separated by commas";
+    fn from_text(text: &str) -> Option<Self> {
+        let urls: Vec<String> = text
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_string)
+            .collect();
+        let ok = urls.iter().all(|u| {
+            u.strip_prefix("https://")
+                .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
+        });
+        ok.then_some(UrlList(urls))
+    }
+}
+
+impl Serialize for UrlList {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.join(","))
     }
 }
 

@@ -12,8 +12,8 @@ use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
 
 use super::tree::{self, Node};
 use super::{
-    Bandwidth, BandwidthClass, Config, ConfigError, ConfigValue, Diagnostic, KNOWN_KEYS, Loaded,
-    LogFormat, LogLevel, NetId, Origin, Percent, PortSetting,
+    Bandwidth, BandwidthClass, Config, ConfigError, ConfigValue, Count, Diagnostic, KNOWN_KEYS,
+    Loaded, LogFormat, LogLevel, NetId, Origin, Percent, PortSetting, UrlList,
 };
 
 /// A value read through its [`ConfigValue`] spellings, with uniform error messages.
@@ -82,7 +82,26 @@ struct RawConfig {
     network: Option<RawNetwork>,
     router: Option<RawRouter>,
     ntcp2: Option<RawNtcp2>,
+    netdb: Option<RawNetDb>,
+    reseed: Option<RawReseed>,
     log: Option<RawLog>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetDb {
+    max_routers: Field<Count>,
+    verify_publish: Field<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReseed {
+    threshold: Field<Count>,
+    file: Field<std::path::PathBuf>,
+    urls: Field<UrlList>,
+    signers_dir: Field<std::path::PathBuf>,
+    ca_file: Field<std::path::PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -286,6 +305,9 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
     let router = raw.router.unwrap_or_default();
     let ntcp2 = raw.ntcp2.unwrap_or_default();
     let log = raw.log.unwrap_or_default();
+    let netdb = raw.netdb.unwrap_or_default();
+    let reseed = raw.reseed.unwrap_or_default();
+    let opt = |f: Option<Spanned<V<std::path::PathBuf>>>| f.map(|s| s.value.0);
 
     let net_id = get(network.net_id, d.network.net_id);
     let floodfill = get(router.floodfill, d.router.floodfill);
@@ -318,6 +340,17 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
             host: host.as_ref().map(|h| h.value),
             port: port.value,
             bind: bind.as_ref().map(|b| b.value),
+        },
+        netdb: super::NetDbConfig {
+            max_routers: get(netdb.max_routers, Count(d.netdb.max_routers)).value.0,
+            verify_publish: get(netdb.verify_publish, d.netdb.verify_publish).value,
+        },
+        reseed: super::ReseedConfig {
+            threshold: get(reseed.threshold, Count(d.reseed.threshold)).value.0,
+            file: opt(reseed.file),
+            urls: reseed.urls.map(|s| s.value.0),
+            signers_dir: opt(reseed.signers_dir),
+            ca_file: opt(reseed.ca_file),
         },
         log: super::LogConfig {
             level: level.value,
