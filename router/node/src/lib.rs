@@ -17,5 +17,6 @@ pub mod cli;
 pub mod config;
 pub mod identity;
 pub mod keyfile;
+pub mod netdb;
 pub mod reseed;
 pub mod router_info;
