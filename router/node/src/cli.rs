@@ -37,6 +37,10 @@ pub struct Cli {
     #[arg(long, exclusive = true)]
     pub print_default_config: bool,
 
+    /// Reseed from this .su3 or .zip file (overrides reseed.file)
+    #[arg(long, value_name = "FILE")]
+    pub reseed_file: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -156,7 +160,10 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             cmd_identity(&data_dir)
         }
         None => {
-            let (loaded, source) = load_config(cli.config.as_deref(), &data_dir)?;
+            let (mut loaded, source) = load_config(cli.config.as_deref(), &data_dir)?;
+            if let Some(file) = cli.reseed_file.clone() {
+                loaded.config.reseed.file = Some(file);
+            }
             let log = &loaded.config.log;
             init_logging(log.level, cli.log_format.unwrap_or(log.format));
             match &source {

@@ -81,6 +81,37 @@ impl std::fmt::Debug for NetDbSettings {
     }
 }
 
+impl NetDbSettings {
+    /// The settings the router's configuration asks for.
+    pub fn from_config(
+        config: &crate::config::Config,
+        own: RouterInfo,
+        router_secret: Option<X25519Secret>,
+        data_dir: PathBuf,
+    ) -> Result<NetDbSettings, reseed::ReseedError> {
+        let net_id = config.network.net_id.get();
+        let mut nc = i2p_netdb::Config::new(net_id, config.router.floodfill);
+        nc.max_routers = usize::try_from(config.netdb.max_routers).unwrap_or(usize::MAX);
+        nc.publish.verify = config.netdb.verify_publish;
+        let r = &config.reseed;
+        let reseed = ReseedSources::for_network(
+            net_id,
+            r.file.clone(),
+            r.urls.as_ref().map(|u| u.0.clone()),
+            r.signers_dir.as_deref(),
+            r.ca_file.as_deref(),
+        )?;
+        Ok(NetDbSettings {
+            config: nc,
+            own,
+            router_secret,
+            data_dir,
+            reseed_threshold: usize::try_from(r.threshold).unwrap_or(usize::MAX),
+            reseed,
+        })
+    }
+}
+
 enum Inbound {
     Message { from: Hash, msg: I2npMessage },
     RouterInfo { bytes: Vec<u8>, flood: bool },
