@@ -129,7 +129,9 @@ pub fn verify(
         });
     }
     match sig_type {
-        SigType::Ed25519 => {
+        // RedDSA signatures (blinded keys of encrypted LeaseSets) verify exactly as Ed25519
+        // (i2pd 2.45.1: `typedef EDDSA25519Verifier RedDSA25519Verifier`); only signing differs
+        SigType::Ed25519 | SigType::RedDsaEd25519 => {
             let pk: [u8; 32] = public_key
                 .try_into()
                 .map_err(|_| SignatureError::MalformedPublicKey(sig_type))?;
@@ -150,9 +152,8 @@ pub fn verify(
         SigType::RsaSha256_2048 | SigType::RsaSha384_3072 | SigType::RsaSha512_4096 => {
             crate::legacy::verify_rsa(sig_type, public_key, msg, sig)
         }
-        // Ed25519ph is unused on the network; RedDSA (blinded keys, encrypted LeaseSets) comes
-        // with encrypted LeaseSet support.
-        SigType::Ed25519ph | SigType::RedDsaEd25519 => Err(SignatureError::Unsupported(sig_type)),
+        // Ed25519ph is unused on the network
+        SigType::Ed25519ph => Err(SignatureError::Unsupported(sig_type)),
     }
 }
 
@@ -192,6 +193,23 @@ pub fn verify_rsa_raw(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reddsa_verifies_like_ed25519() {
+        let k = crate::Ed25519SigningKey::from_seed([5; 32]);
+        let sig = k.sign(b"encrypted leaseset");
+        verify(
+            SigType::RedDsaEd25519,
+            &k.public(),
+            b"encrypted leaseset",
+            &sig,
+        )
+        .unwrap();
+        assert_eq!(
+            verify(SigType::RedDsaEd25519, &k.public(), b"other", &sig),
+            Err(SignatureError::Invalid(SigType::RedDsaEd25519))
+        );
+    }
 
     fn hex(s: &str) -> Vec<u8> {
         (0..s.len())
