@@ -50,6 +50,9 @@ pub enum Command {
     /// Create the router identity and NTCP2 keys if missing, print the router hash and the
     /// base64 RouterIdentity
     Identity,
+    /// Reseed now from the configured sources (reseed.file / --reseed-file, reseed.urls),
+    /// verify what arrives and add it to the netDb directory; prints what was added
+    Reseed,
 }
 
 /// Exit code for success.
@@ -74,6 +77,8 @@ pub enum AppError {
     RouterInfo(#[from] RouterInfoError),
     #[error("cannot write to stdout")]
     Stdout(#[source] std::io::Error),
+    #[error(transparent)]
+    Reseed(#[from] crate::reseed::ReseedCommandError),
 }
 
 impl AppError {
@@ -158,6 +163,16 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             }
             init_logging(LogLevel::Info, cli.log_format.unwrap_or(LogFormat::Text));
             cmd_identity(&data_dir)
+        }
+        Some(Command::Reseed) => {
+            let (mut loaded, _) = load_config(cli.config.as_deref(), &data_dir)?;
+            if let Some(file) = cli.reseed_file.clone() {
+                loaded.config.reseed.file = Some(file);
+            }
+            let log = &loaded.config.log;
+            init_logging(log.level, cli.log_format.unwrap_or(log.format));
+            let summary = crate::reseed::cmd_reseed(&data_dir, &loaded.config)?;
+            print_out(summary)
         }
         None => {
             let (mut loaded, source) = load_config(cli.config.as_deref(), &data_dir)?;

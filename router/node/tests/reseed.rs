@@ -280,3 +280,56 @@ fn sources_per_network() {
     assert!(test.signers.is_empty());
     assert!(test.is_empty());
 }
+
+#[test]
+fn reseed_command_adds_verified_router_infos_to_the_netdb() {
+    let tmp = tempfile::tempdir().unwrap();
+    let signers = tmp.path().join("signers");
+    std::fs::create_dir(&signers).unwrap();
+    std::fs::write(signers.join("test-signer_at_mail.i2p.crt"), SIGNER_CRT).unwrap();
+    let ris = router_infos();
+    let run = |file: &[u8]| {
+        let su3 = tmp.path().join("i2pseeds.su3");
+        std::fs::write(&su3, file).unwrap();
+        let conf = tmp.path().join("config.yaml");
+        std::fs::write(
+            &conf,
+            format!(
+                "network:\n  net_id: 17\nreseed:\n  signers_dir: {}\n",
+                signers.display()
+            ),
+        )
+        .unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_i2p-router"))
+            .arg("--data-dir")
+            .arg(tmp.path().join("data"))
+            .arg("--config")
+            .arg(&conf)
+            .arg("--reseed-file")
+            .arg(&su3)
+            .arg("reseed")
+            .output()
+            .unwrap()
+    };
+    let out = run(&su3_file("test-signer@mail.i2p", 0, 3, &zip_of(&ris)));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("reseed: 3 RouterInfos added"),
+        "{stdout}"
+    );
+    let dir = i2p_router::netdb::storage::NetDbDir::open(&tmp.path().join("data")).unwrap();
+    assert_eq!(dir.list().unwrap().len(), 3);
+
+    let out = run(&su3_file("stranger@mail.i2p", 0, 3, &zip_of(&ris)));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unknown signer stranger@mail.i2p"),
+        "{stderr}"
+    );
+}

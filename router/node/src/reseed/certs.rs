@@ -200,7 +200,8 @@ impl Signers {
         self.by_id.insert(cert.id.clone(), cert);
     }
 
-    /// Add every `*.crt` file in `dir`.
+    /// Add every usable `*.crt` file in `dir` (unusable ones are logged and skipped); returns
+    /// how many were added.
     pub fn add_dir(&mut self, dir: &Path) -> Result<usize, CertError> {
         let io = |e| CertError::Io {
             path: dir.display().to_string(),
@@ -213,14 +214,22 @@ impl Signers {
             .filter(|p| p.extension().is_some_and(|x| x == "crt"))
             .collect();
         names.sort();
+        let mut added = 0;
         for p in &names {
             let pem = std::fs::read(p).map_err(|e| CertError::Io {
                 path: p.display().to_string(),
                 source: e,
             })?;
-            self.add(SignerCert::from_pem(&pem, &p.display().to_string())?);
+            // one unusable file does not discard the others (as in i2pd)
+            match SignerCert::from_pem(&pem, &p.display().to_string()) {
+                Ok(c) => {
+                    self.add(c);
+                    added += 1;
+                }
+                Err(e) => tracing::warn!(error = %e, "reseed: signer certificate not used"),
+            }
         }
-        Ok(names.len())
+        Ok(added)
     }
 
     pub fn get(&self, id: &str) -> Option<&SignerCert> {

@@ -195,3 +195,78 @@ pub async fn reseed(
     }
     Err(errors)
 }
+
+/// Why `i2p-router reseed` failed.
+#[derive(Debug, Error)]
+pub enum ReseedCommandError {
+    #[error("no reseed source: set reseed.file, --reseed-file or reseed.urls")]
+    NoSource,
+    #[error("reseed failed: {0}")]
+    Failed(String),
+    #[error(transparent)]
+    Setup(#[from] ReseedError),
+    #[error(transparent)]
+    File(#[from] crate::keyfile::FileError),
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+}
+
+/// `i2p-router reseed`: fetch and verify a reseed bundle, check every RouterInfo as the netDb
+/// does, and write the good ones into the netDb directory. Returns the summary to print.
+pub fn cmd_reseed(
+    data_dir: &Path,
+    config: &crate::config::Config,
+) -> Result<String, ReseedCommandError> {
+    let dir = crate::keyfile::DataDir::open(data_dir)?;
+    let net_id = config.network.net_id.get();
+    let r = &config.reseed;
+    let sources = ReseedSources::for_network(
+        net_id,
+        r.file.clone(),
+        r.urls.as_ref().map(|u| u.0.clone()),
+        r.signers_dir.as_deref(),
+        r.ca_file.as_deref(),
+    )?;
+    if sources.is_empty() {
+        return Err(ReseedCommandError::NoSource);
+    }
+    let now = Date::from_millis(crate::router_info::now_ms().unwrap_or(0));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ReseedCommandError::Runtime)?;
+    let files = rt.block_on(reseed(&sources, now)).map_err(|errors| {
+        ReseedCommandError::Failed(
+            errors
+                .iter()
+                .map(|(src, e)| format!("{src}: {e}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
+    let netdb = crate::netdb::storage::NetDbDir::open(dir.path()).map_err(|e| {
+        ReseedCommandError::File(crate::keyfile::FileError::Io {
+            op: "create directory",
+            path: dir.path().join(crate::netdb::storage::NETDB_DIR),
+            source: e,
+        })
+    })?;
+    let (mut added, mut refused) = (0usize, Vec::new());
+    for (name, bytes) in &files {
+        match i2p_netdb::RouterEntry::validate(bytes, None, net_id, now) {
+            Ok(e) => {
+                netdb.write(&e.hash(), bytes)?;
+                added += 1;
+            }
+            Err(e) => refused.push(format!("{name}: {e}")),
+        }
+    }
+    let mut out = format!(
+        "reseed: {added} RouterInfos added to {}\n",
+        netdb.root().display()
+    );
+    for r in &refused {
+        out.push_str(&format!("reseed: refused {r}\n"));
+    }
+    Ok(out)
+}
