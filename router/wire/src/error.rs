@@ -128,6 +128,12 @@ fields! {
     Message => "message",
     StoreData => "data",
     Gzip => "gzip",
+    // streaming (spec/streaming.md)
+    StreamPacket => "StreamPacket",
+    Nacks => "nacks",
+    OptionSize => "option_size",
+    DelayRequested => "delay_requested",
+    MaxPacketSize => "max_packet_size",
     // option keys
     OptS => "s",
     OptI => "i",

@@ -30,6 +30,7 @@
 //!   [`I2npMessage::parse_short`], [`I2npBody::parse`] (type byte + payload)
 //! - [`i2np::GzippedRouterInfo::decompress`]
 //! - [`su3::Su3::parse`]
+//! - [`streaming::StreamPacket::parse`]
 //! - nested, lazily parsed data: [`i2np::DatabaseStore::parse_router_info`],
 //!   [`i2np::DatabaseStore::parse_lease_set`], [`i2np::TunnelGateway::message`]
 
@@ -53,6 +54,7 @@ pub mod reader;
 pub mod router_address;
 pub mod router_info;
 pub mod signed;
+pub mod streaming;
 pub mod su3;
 
 pub use certificate::{Certificate, KeyCertificate};
@@ -70,3 +72,4 @@ pub use router_info::{
     BandwidthClass, Congestion, RouterCaps, RouterInfo, RouterInfoBuilder, Version,
 };
 pub use signed::Unverified;
+pub use streaming::StreamPacket;
