@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, ConfigError, Loaded, LogFormat, LogLevel};
 use crate::identity::{self, KeyError};
 use crate::keyfile::{DataDir, FileError};
-use crate::router_info::{self, RouterInfoError};
+use crate::router_info::RouterInfoError;
 
 /// Name of the config file looked for in the data dir when `--config` is not given.
 pub const DEFAULT_CONFIG_NAME: &str = "config.yaml";
@@ -26,7 +26,7 @@ pub struct Cli {
     pub data_dir: Option<PathBuf>,
 
     /// YAML config file [default: DIR/config.yaml if it exists, else built-in defaults]
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// Log format on stderr (overrides log.format)
@@ -53,6 +53,9 @@ pub enum Command {
     /// Reseed now from the configured sources (reseed.file / --reseed-file, reseed.urls),
     /// verify what arrives and add it to the netDb directory; prints what was added
     Reseed,
+    /// Write our signed RouterInfo (fresh date, current config) to DIR/router.info and exit,
+    /// e.g. to preload it into another router's netDb
+    RouterInfo,
 }
 
 /// Exit code for success.
@@ -79,6 +82,8 @@ pub enum AppError {
     Stdout(#[source] std::io::Error),
     #[error(transparent)]
     Reseed(#[from] crate::reseed::ReseedCommandError),
+    #[error(transparent)]
+    Run(crate::run::RunError),
 }
 
 impl AppError {
@@ -174,6 +179,12 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             let summary = crate::reseed::cmd_reseed(&data_dir, &loaded.config)?;
             print_out(summary)
         }
+        Some(Command::RouterInfo) => {
+            let (loaded, _) = load_config(cli.config.as_deref(), &data_dir)?;
+            let log = &loaded.config.log;
+            init_logging(log.level, cli.log_format.unwrap_or(log.format));
+            crate::run::write_router_info(&data_dir, &loaded.config).map_err(AppError::Run)
+        }
         None => {
             let (mut loaded, source) = load_config(cli.config.as_deref(), &data_dir)?;
             if let Some(file) = cli.reseed_file.clone() {
@@ -249,25 +260,7 @@ fn cmd_identity(data_dir: &Path) -> Result<(), AppError> {
     ))
 }
 
-/// `i2p-router` (run): for now, publish our RouterInfo to `DIR/router.info` and exit.
+/// `i2p-router` (run): run the router until SIGINT/SIGTERM.
 fn cmd_run(data_dir: &Path, config: &Config) -> Result<(), AppError> {
-    let dir = DataDir::open(data_dir)?;
-    let keys = identity::load_or_create_router_keys(&dir)?;
-    tracing::info!(router_hash = %keys.hash_base64(), "router identity loaded");
-    let ntcp2 = identity::load_or_create_ntcp2_keys(&dir)?;
-    let port = match config.ntcp2.port {
-        crate::config::PortSetting::Fixed(p) => p,
-        crate::config::PortSetting::Auto => dir.ntcp2_port()?,
-    };
-    let now_ms = router_info::now_ms()?;
-    let ri = router_info::build(config, &keys, &ntcp2, port, now_ms)?;
-    let path = dir.file(router_info::ROUTER_INFO_FILE);
-    crate::keyfile::write_replace(&path, &ri, crate::keyfile::PUBLIC_MODE)?;
-    tracing::info!(
-        file = %path.display(),
-        bytes = ri.len(),
-        net_id = config.network.net_id.get(),
-        "wrote our RouterInfo"
-    );
-    Ok(())
+    crate::run::run(data_dir, config).map_err(AppError::Run)
 }

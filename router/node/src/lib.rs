@@ -7,6 +7,8 @@
 //! - [`identity`]: `router.keys` and `ntcp2.keys` in i2pd's layouts, created once, never
 //!   regenerated;
 //! - [`router_info`]: building, signing and checking our RouterInfo;
+//! - [`netdb`], [`reseed`]: the netDb manager task and reseeding;
+//! - [`run`]: the running router (transport + netDb + dispatcher, signals);
 //! - [`cli`]: the `i2p-router` binary (commands, logging, exit codes).
 //!
 //! Files in the data dir: `router.keys` and `ntcp2.keys` (0600), `router.info` (0644),
@@ -20,3 +22,4 @@ pub mod keyfile;
 pub mod netdb;
 pub mod reseed;
 pub mod router_info;
+pub mod run;

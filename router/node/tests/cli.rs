@@ -74,6 +74,7 @@ fn print_default_config_prints_the_embedded_file() {
     fs::write(&conf, want.replace("net_id: 2\n", "net_id: 17\n")).unwrap();
     let data = dir.path().join("data");
     let o = run(&[
+        "router-info",
         "--data-dir",
         data.to_str().unwrap(),
         "--config",
@@ -273,6 +274,7 @@ fn run_with_config(yaml: &str) -> (tempfile::TempDir, i2p_wire::RouterInfo, Vec<
     let conf = dir.path().join("router.yaml");
     fs::write(&conf, yaml).unwrap();
     let o = run(&[
+        "router-info",
         "--data-dir",
         data.to_str().unwrap(),
         "--config",
@@ -338,6 +340,7 @@ fn run_with_auto_port_remembers_it_and_keeps_the_identity() {
     // a second run reuses port and identity
     let conf = dir.path().join("router.yaml");
     let o = run(&[
+        "router-info",
         "--data-dir",
         data.to_str().unwrap(),
         "--config",
@@ -365,7 +368,7 @@ fn run_uses_config_yaml_in_the_data_dir_when_no_config_is_given() {
     let data = dir.path().join("data");
     fs::create_dir(&data).unwrap();
     fs::write(data.join("config.yaml"), "network:\n  net_id: 23\n").unwrap();
-    let o = run(&["--data-dir", data.to_str().unwrap()]);
+    let o = run(&["router-info", "--data-dir", data.to_str().unwrap()]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let ri = i2p_wire::RouterInfo::parse(&fs::read(data.join("router.info")).unwrap()).unwrap();
     assert_eq!(ri.peek_unverified().net_id().unwrap(), Some(23));
@@ -388,7 +391,7 @@ fn run_brings_along_an_i2pd_identity() {
         "network:\n  net_id: 17\nntcp2:\n  host: 198.18.0.1\n  port: 12001\n",
     )
     .unwrap();
-    let o = run(&["--data-dir", data.to_str().unwrap()]);
+    let o = run(&["router-info", "--data-dir", data.to_str().unwrap()]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let ours = i2p_wire::RouterInfo::parse(&fs::read(data.join("router.info")).unwrap()).unwrap();
     let theirs =

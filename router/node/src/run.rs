@@ -1,0 +1,287 @@
+//! The running router: wires the transport manager, the netDb manager and the dispatcher that
+//! routes inbound I2NP between them, keeps our RouterInfo fresh, logs status, and stops
+//! cleanly on SIGINT/SIGTERM (the netDb is flushed to disk).
+//!
+//! Shape (ARCHITECTURE.md, "The running router"): every manager is a task behind a cloneable
+//! handle; they talk through bounded channels and never wait on each other while holding
+//! state. The transport needs the netDb (RouterInfos to dial) and the netDb needs the transport
+//! (to send); the cycle is broken by [`LateTransport`], set once both are running.
+
+use std::num::NonZeroU16;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use i2p_transport::TransportHandle;
+use i2p_transport::manager::{self, RouterLookup, TransportConfig, TransportEvent};
+use i2p_wire::{Hash, I2npBody, I2npMessage, RouterInfo};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use crate::config::{Config, PortSetting};
+use crate::identity::{self, Ntcp2Keys, RouterKeys};
+use crate::keyfile::DataDir;
+use crate::netdb::{self, NetDbHandle, NetDbSettings, Outbound};
+use crate::router_info;
+
+/// How often our RouterInfo is re-signed with a fresh date and published again.
+pub const REPUBLISH_INTERVAL: Duration = Duration::from_secs(30 * 60);
+/// How often a status line is logged.
+pub const STATUS_INTERVAL: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+    #[error("cannot listen for NTCP2 on {addr}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open the netDb")]
+    NetDb(#[source] std::io::Error),
+    #[error("reseed configuration")]
+    Reseed(#[source] crate::reseed::ReseedError),
+    #[error(transparent)]
+    RouterInfo(#[from] router_info::RouterInfoError),
+    #[error(transparent)]
+    Key(#[from] crate::identity::KeyError),
+    #[error(transparent)]
+    File(#[from] crate::keyfile::FileError),
+}
+
+/// The netDb's outbound path, bound to the transport once it runs.
+#[derive(Default)]
+struct LateTransport(OnceLock<TransportHandle>);
+
+impl Outbound for LateTransport {
+    fn send(&self, to: Hash, msg: I2npMessage) {
+        match self.0.get() {
+            Some(t) => t.send(to, msg),
+            None => debug!("netDb message before the transport started, dropped"),
+        }
+    }
+}
+
+struct Identity {
+    keys: RouterKeys,
+    ntcp2: Ntcp2Keys,
+    port: NonZeroU16,
+}
+
+fn build_router_info(config: &Config, id: &Identity) -> Result<(Vec<u8>, RouterInfo), RunError> {
+    let now_ms = router_info::now_ms()?;
+    let bytes = router_info::build(config, &id.keys, &id.ntcp2, id.port, now_ms)?;
+    let ri = RouterInfo::parse(&bytes)
+        .and_then(|u| u.verify(i2p_wire::Date::from_millis(now_ms)))
+        .map_err(router_info::RouterInfoError::Verify)?;
+    Ok((bytes, ri))
+}
+
+fn load_identity(dir: &DataDir, config: &Config) -> Result<Identity, RunError> {
+    let keys = identity::load_or_create_router_keys(dir)?;
+    let ntcp2 = identity::load_or_create_ntcp2_keys(dir)?;
+    let port = match config.ntcp2.port {
+        PortSetting::Fixed(p) => p,
+        PortSetting::Auto => dir.ntcp2_port()?,
+    };
+    Ok(Identity { keys, ntcp2, port })
+}
+
+/// `i2p-router router-info`: write `router.info` (creating the identity if missing) and return.
+pub fn write_router_info(data_dir: &Path, config: &Config) -> Result<(), RunError> {
+    let dir = DataDir::open(data_dir)?;
+    let id = load_identity(&dir, config)?;
+    let (bytes, _) = build_router_info(config, &id)?;
+    let path = dir.file(router_info::ROUTER_INFO_FILE);
+    crate::keyfile::write_replace(&path, &bytes, crate::keyfile::PUBLIC_MODE)?;
+    info!(
+        file = %path.display(),
+        bytes = bytes.len(),
+        router_hash = %id.keys.hash_base64(),
+        net_id = config.network.net_id.get(),
+        "wrote our RouterInfo"
+    );
+    Ok(())
+}
+
+/// Run the router until SIGINT/SIGTERM.
+pub fn run(data_dir: &Path, config: &Config) -> Result<(), RunError> {
+    let dir = DataDir::open(data_dir)?;
+    let id = load_identity(&dir, config)?;
+    info!(router_hash = %id.keys.hash_base64(), "router identity loaded");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(RunError::Runtime)?;
+    rt.block_on(run_async(&dir, config, id))
+}
+
+async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), RunError> {
+    let (ri_bytes, ri) = build_router_info(config, &id)?;
+    let ri_path = dir.file(router_info::ROUTER_INFO_FILE);
+    crate::keyfile::write_replace(&ri_path, &ri_bytes, crate::keyfile::PUBLIC_MODE)?;
+    let net_id = config.network.net_id.get();
+    info!(
+        net_id,
+        caps = %router_info::caps(config),
+        floodfill = config.router.floodfill,
+        "starting the router"
+    );
+
+    // netDb first (its outbound is bound to the transport below)
+    let late = Arc::new(LateTransport::default());
+    let settings = NetDbSettings::from_config(
+        config,
+        ri.clone(),
+        Some(id.keys.encryption_secret().clone()),
+        dir.path().to_path_buf(),
+    )
+    .map_err(RunError::Reseed)?;
+    let (netdb, netdb_task) =
+        netdb::spawn(settings, late.clone(), netdb::system_clock()).map_err(RunError::NetDb)?;
+
+    // then the transport, which dials with RouterInfos from the netDb
+    let lookup_db = netdb.clone();
+    let lookup: RouterLookup = Arc::new(move |h: Hash| {
+        let db = lookup_db.clone();
+        Box::pin(async move { db.lookup_router(h).await.map(|e| e.info().clone()) })
+    });
+    let listen = match (config.ntcp2.enabled, config.ntcp2.listen_ip()) {
+        (true, Some(ip)) => Some(std::net::SocketAddr::new(ip, id.port.get())),
+        _ => None,
+    };
+    let (events_tx, mut events) = mpsc::channel(4096);
+    let tconfig = TransportConfig {
+        net_id,
+        listen,
+        bind_outbound: config.ntcp2.listen_ip().filter(|ip| !ip.is_unspecified()),
+        local_hash: id.keys.hash(),
+        ntcp2_static: id.ntcp2.static_secret().clone(),
+        ntcp2_iv: *id.ntcp2.iv(),
+        router_info: ri_bytes.clone().into(),
+        max_sessions: 1000,
+        max_handshakes_per_ip: 8,
+        handshake_timeout: Duration::from_secs(10),
+        idle_timeout: Duration::from_secs(5 * 60),
+        // test networks live on reserved ranges; the real network never uses them
+        allow_reserved: net_id != 2,
+    };
+    let (transport, _transport_task) =
+        manager::spawn(tconfig, lookup, events_tx)
+            .await
+            .map_err(|source| RunError::Listen {
+                addr: listen.unwrap_or_else(|| ([0, 0, 0, 0], 0).into()),
+                source,
+            })?;
+    let _ = late.0.set(transport.clone());
+    if listen.is_none() {
+        info!("NTCP2 is outbound only (no ntcp2.host/ntcp2.bind configured)");
+    }
+
+    let mut republish = tokio::time::interval(REPUBLISH_INTERVAL);
+    republish.tick().await;
+    let mut status = tokio::time::interval(STATUS_INTERVAL);
+    status.tick().await;
+    let mut dispatch = Dispatcher::default();
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            ev = events.recv() => match ev {
+                Some(ev) => dispatch.event(ev, &netdb),
+                None => break,
+            },
+            _ = republish.tick() => {
+                match build_router_info(config, &id) {
+                    Ok((bytes, ri)) => {
+                        let _ = crate::keyfile::write_replace(
+                            &ri_path, &bytes, crate::keyfile::PUBLIC_MODE);
+                        transport.set_router_info(bytes.into()).await;
+                        netdb.set_own_router_info(ri).await;
+                        debug!("RouterInfo re-signed and republished");
+                    }
+                    Err(e) => warn!(error = %e, "cannot rebuild our RouterInfo"),
+                }
+            }
+            _ = status.tick() => {
+                let c = netdb.counts();
+                let st = transport.stats();
+                use std::sync::atomic::Ordering::Relaxed;
+                info!(
+                    peers = st.sessions.load(Relaxed),
+                    routers = c.routers,
+                    floodfills = c.floodfills,
+                    lease_sets = c.lease_sets,
+                    in_bytes = st.counters.bytes_in.load(Relaxed),
+                    out_bytes = st.counters.bytes_out.load(Relaxed),
+                    unhandled = dispatch.unhandled,
+                    "status"
+                );
+            }
+            () = &mut shutdown => {
+                info!("shutting down");
+                break;
+            }
+        }
+    }
+    drop(netdb);
+    // the netDb task flushes pending writes when the last handle is gone; the transport's
+    // lookup closure holds one, so stop waiting after a few seconds
+    let _ = tokio::time::timeout(Duration::from_secs(5), netdb_task).await;
+    info!("stopped");
+    Ok(())
+}
+
+/// Routes inbound transport events to the managers that own them.
+#[derive(Default)]
+struct Dispatcher {
+    /// messages no manager handles yet (tunnel building and data arrive with the tunnel layer)
+    unhandled: u64,
+}
+
+impl Dispatcher {
+    fn event(&mut self, ev: TransportEvent, netdb: &NetDbHandle) {
+        match ev {
+            TransportEvent::Message { from, msg } => match msg.body() {
+                I2npBody::DatabaseStore(_)
+                | I2npBody::DatabaseLookup(_)
+                | I2npBody::DatabaseSearchReply(_)
+                | I2npBody::DeliveryStatus(_)
+                | I2npBody::Garlic(_) => {
+                    netdb.deliver(from, msg);
+                }
+                _ => {
+                    self.unhandled += 1;
+                    debug!(
+                        type_id = msg.type_id(),
+                        "no handler for this I2NP message yet"
+                    );
+                }
+            },
+            TransportEvent::RouterInfo { bytes, flood, .. } => {
+                netdb.router_info_learned(bytes, flood);
+            }
+            TransportEvent::SendFailed { peer, .. } => {
+                netdb.send_failed(peer);
+            }
+            TransportEvent::Connected { .. } | TransportEvent::Disconnected { .. } => {}
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+}
