@@ -1,6 +1,10 @@
 //! SipHash-2-4, used by NTCP2 to obfuscate frame lengths (spec/ntcp2.md, "SipHash obfuscated
-//! length"): each frame's 2-byte length is XORed with the first two bytes of a SipHash output,
-//! and that output becomes the input ("IV") for the next frame.
+//! length"): each frame's 2-byte length is XORed with a mask taken from a SipHash output, and
+//! that output becomes the input ("IV") for the next frame.
+//!
+//! Byte order, as i2pd and Java I2P do it (the spec leaves it open): the mask is the first two
+//! output bytes read as a little-endian u16, XORed with the length value, and the result is
+//! written big-endian. So the first length byte on the wire is masked with output byte 1.
 
 use std::hash::Hasher;
 
@@ -40,10 +44,11 @@ impl SipLengthMask {
         }
     }
 
-    /// The next 2-byte mask: IV := SipHash(IV) (little-endian), mask = IV[0..2].
-    pub fn next_mask(&mut self) -> [u8; 2] {
+    /// The next mask: IV := SipHash(IV) (8 bytes, little-endian), mask = IV[0..2] as a
+    /// little-endian u16, to be XORed with the length value before it is written big-endian.
+    pub fn next_mask(&mut self) -> u16 {
         self.iv = siphash24(self.k0, self.k1, &self.iv).to_le_bytes();
-        [self.iv[0], self.iv[1]]
+        u16::from_le_bytes([self.iv[0], self.iv[1]])
     }
 }
 
@@ -69,8 +74,8 @@ mod tests {
         let k0 = u64::from_le_bytes(key[..8].try_into().unwrap());
         let k1 = u64::from_le_bytes(key[8..].try_into().unwrap());
         let h1 = siphash24(k0, k1, &[7; 8]).to_le_bytes();
-        assert_eq!(first, [h1[0], h1[1]]);
+        assert_eq!(first, u16::from_le_bytes([h1[0], h1[1]]));
         let h2 = siphash24(k0, k1, &h1).to_le_bytes();
-        assert_eq!(m.next_mask(), [h2[0], h2[1]]);
+        assert_eq!(m.next_mask(), u16::from_le_bytes([h2[0], h2[1]]));
     }
 }

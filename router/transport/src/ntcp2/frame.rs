@@ -53,8 +53,7 @@ impl FrameSender {
         }
         let len = (plaintext.len() + TAG_LEN) as u16;
         let m = self.mask.next_mask();
-        let l = len.to_be_bytes();
-        out.extend_from_slice(&[l[0] ^ m[0], l[1] ^ m[1]]);
+        out.extend_from_slice(&(len ^ m).to_be_bytes());
         let start = out.len();
         out.extend_from_slice(plaintext);
         let tag = self
@@ -88,10 +87,7 @@ impl FrameReceiver {
     /// De-obfuscate the next frame's length.
     pub fn frame_len(&mut self, obfuscated: [u8; 2]) -> Result<usize, FrameError> {
         let m = self.mask.next_mask();
-        let len = usize::from(u16::from_be_bytes([
-            obfuscated[0] ^ m[0],
-            obfuscated[1] ^ m[1],
-        ]));
+        let len = usize::from(u16::from_be_bytes(obfuscated) ^ m);
         if len < MIN_FRAME_LEN {
             return Err(FrameError::TooShort(len));
         }
@@ -108,5 +104,35 @@ impl FrameReceiver {
     /// Frames received and authenticated so far (the Termination block's counter).
     pub fn frames(&self) -> u64 {
         self.cipher.nonce()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use i2p_crypto::siphash::siphash24;
+
+    /// The byte order i2pd 2.45.1 uses (NTCP2.cpp, SetNextSentFrameLength): the first two
+    /// SipHash output bytes form a little-endian u16 that is XORed with the length, and the
+    /// result goes out big-endian — so the high length byte meets output byte 1.
+    #[test]
+    fn length_mask_byte_order_matches_i2pd() {
+        let key: [u8; 16] = core::array::from_fn(|i| i as u8 + 1);
+        let iv = [9u8; 8];
+        let mut sender = FrameSender::new(CipherState::new([3; 32]), SipLengthMask::new(&key, iv));
+        let plaintext = vec![0u8; 0x0102 - TAG_LEN];
+        let mut out = Vec::new();
+        sender.seal_into(&plaintext, &mut out).unwrap();
+        let k0 = u64::from_le_bytes(key[..8].try_into().unwrap());
+        let k1 = u64::from_le_bytes(key[8..].try_into().unwrap());
+        let h = siphash24(k0, k1, &iv).to_le_bytes();
+        assert_eq!(out[0], 0x01 ^ h[1]);
+        assert_eq!(out[1], 0x02 ^ h[0]);
+
+        let mut receiver =
+            FrameReceiver::new(CipherState::new([3; 32]), SipLengthMask::new(&key, iv));
+        assert_eq!(receiver.frame_len([out[0], out[1]]).unwrap(), 0x0102);
+        let mut frame = out[2..].to_vec();
+        assert_eq!(receiver.open(&mut frame).unwrap(), plaintext.len());
     }
 }
