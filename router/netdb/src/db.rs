@@ -536,6 +536,22 @@ impl<R: CryptoRng> NetDb<R> {
         }
     }
 
+    /// A uniformly chosen known floodfill other than us.
+    pub(crate) fn random_floodfill(&mut self) -> Option<Hash> {
+        let mut candidates: Vec<Hash> = self
+            .floodfills
+            .iter()
+            .copied()
+            .filter(|f| *f != self.own.hash())
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        candidates.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        let i = usize::try_from(self.rng.next_u64() % candidates.len() as u64).unwrap_or(0);
+        candidates.get(i).copied()
+    }
+
     pub(crate) fn random_hash(&mut self) -> Hash {
         let mut b = [0u8; 32];
         self.rng.fill_bytes(&mut b);

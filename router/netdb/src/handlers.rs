@@ -66,6 +66,7 @@ impl<R: CryptoRng> NetDb<R> {
             return;
         }
         let flood = store.reply().is_some() && self.cfg.floodfill;
+        debug!(from = %from, key = %key, kind = ?store.kind(), reply = store.reply().is_some(), "netDb: DatabaseStore");
         match store.data() {
             StoreData::RouterInfo(g) => {
                 let origin = Origin::Transport { flood };
@@ -209,6 +210,7 @@ impl<R: CryptoRng> NetDb<R> {
             return;
         };
         self.stats.lookups_answered += 1;
+        debug!(from = %from, key = %key, kind = ?lookup.lookup_type(), reply_type = msg.type_id(), "netDb: answering a DatabaseLookup");
         match lookup.reply_tunnel() {
             None => out.push(Action::Send { to: reply_to, msg }),
             Some(tunnel_id) => {

@@ -640,15 +640,23 @@ impl<R: CryptoRng> NetDb<R> {
                 out,
             );
         }
-        if self.floodfills.len() < MIN_FLOODFILLS || self.explore.rounds <= 3 {
+        // Exploration answers list non-floodfills only; floodfills are learned from the
+        // search replies to RouterInfo lookups of random keys (what i2pd does for all of its
+        // exploration). A floodfill lists only floodfills closer to the key than itself, so
+        // the first one asked is a random known floodfill, not the closest. One such lookup
+        // every round, three while we know few floodfills or are just starting.
+        let discover = if self.floodfills.len() < MIN_FLOODFILLS || self.explore.rounds <= 3 {
+            3
+        } else {
+            1
+        };
+        for _ in 0..discover {
             let key = self.random_hash();
-            self.start_lookup(
-                key,
-                LookupKind::RouterInfo,
-                Start::new(Purpose::DiscoverFloodfills),
-                now,
-                out,
-            );
+            let mut start = Start::new(Purpose::DiscoverFloodfills);
+            if let Some(f) = self.random_floodfill() {
+                start = start.first(f);
+            }
+            self.start_lookup(key, LookupKind::RouterInfo, start, now, out);
         }
     }
 }

@@ -207,6 +207,7 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
             }
             _ = status.tick() => {
                 let c = netdb.counts();
+                let n = netdb.stats().await;
                 let st = transport.stats();
                 use std::sync::atomic::Ordering::Relaxed;
                 info!(
@@ -216,6 +217,11 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
                     lease_sets = c.lease_sets,
                     in_bytes = st.counters.bytes_in.load(Relaxed),
                     out_bytes = st.counters.bytes_out.load(Relaxed),
+                    stores_accepted = n.stores_accepted,
+                    floods_sent = n.floods_sent,
+                    lookups_answered = n.lookups_answered,
+                    lookups_found = n.lookups_found,
+                    lookups_failed = n.lookups_failed,
                     unhandled = dispatch.unhandled,
                     "status"
                 );

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use i2p_crypto::X25519Secret;
 use i2p_netdb::{
-    Action, Counts, LeaseSetEntry, LookupId, LookupResult, NetDb, Origin, RouterEntry,
+    Action, Counts, LeaseSetEntry, LookupId, LookupResult, NetDb, Origin, RouterEntry, Stats,
 };
 use i2p_wire::i2np::StoreKind;
 use i2p_wire::{Date, Hash, I2npMessage, RouterInfo};
@@ -123,6 +123,7 @@ enum Command {
     LookupLeaseSet(Hash, oneshot::Sender<Option<LeaseSetEntry>>),
     Router(Hash, oneshot::Sender<Option<RouterEntry>>),
     ClosestFloodfills(Hash, usize, oneshot::Sender<Vec<Hash>>),
+    Stats(oneshot::Sender<Stats>),
     StoreLeaseSet {
         key: Hash,
         kind: StoreKind,
@@ -220,6 +221,11 @@ impl NetDbHandle {
         self.ask(|tx| Command::ClosestFloodfills(key, n, tx))
             .await
             .unwrap_or_default()
+    }
+
+    /// The manager's counters (stores, floods, lookups answered and made, publishing).
+    pub async fn stats(&self) -> Stats {
+        self.ask(Command::Stats).await.unwrap_or_default()
     }
 
     /// Store a LeaseSet given locally (e.g. one that arrived in a garlic message).
@@ -509,6 +515,9 @@ impl Manager {
             }
             Command::Router(key, reply) => {
                 let _ = reply.send(self.db.router(&key).cloned());
+            }
+            Command::Stats(reply) => {
+                let _ = reply.send(self.db.stats().clone());
             }
             Command::ClosestFloodfills(key, n, reply) => {
                 let _ = reply.send(
