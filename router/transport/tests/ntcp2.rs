@@ -389,3 +389,87 @@ async fn unreachable_peers_fail_fast_and_garbage_gets_no_answer() {
         1
     );
 }
+
+/// Reads until EOF, reset or `limit`; returns how many bytes the peer sent.
+async fn bytes_until_close(s: &mut tokio::net::TcpStream, limit: Duration) -> usize {
+    use tokio::io::AsyncReadExt;
+    let mut total = 0;
+    let mut buf = [0u8; 256];
+    let read_all = async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => total += n,
+            }
+        }
+    };
+    tokio::time::timeout(limit, read_all)
+        .await
+        .expect("the listener neither answered nor closed the connection");
+    total
+}
+
+/// Issue acceptance (NTCP2 bad input) over real TCP: garbage, a truncated message 1, a replayed
+/// message 1, a wrong netId and a 10-minute clock skew each get no reply at all (the spec's
+/// probing resistance: pause, read some, close), and the listener keeps serving a real peer.
+#[tokio::test]
+async fn bad_first_messages_get_no_answer_and_the_listener_keeps_serving() {
+    use tokio::io::AsyncWriteExt;
+    let (pa, pb) = (free_port(), free_port());
+    let alice = router(40, pa, NET, now());
+    let bob = router(41, pb, NET, now());
+    let (hb, mut eb) = start(&bob, pb, vec![alice.ri.clone()]).await;
+    let bob_addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), pb);
+    let connect = || tokio::net::TcpStream::connect(bob_addr);
+    let msg1 = |net_id: u8, secs: u64| {
+        let p = InitiatorParams {
+            net_id,
+            ..params(&alice, &bob)
+        };
+        Initiator::start(&p, secs, &mut rand::rng()).unwrap().1
+    };
+    let limit = Duration::from_secs(15);
+
+    // a good message 1 is answered with message 2 (64 bytes and padding)...
+    let good = msg1(NET, now_secs());
+    let mut first = connect().await.unwrap();
+    first.write_all(&good).await.unwrap();
+    let answered = bytes_until_close(&mut first, Duration::from_secs(8))
+        .await
+        .min(64);
+    // (the handshake times out after 5 s without message 3, closing the connection)
+    assert_eq!(answered, 64, "a good message 1 must be answered");
+
+    let probes: Vec<(&str, Vec<u8>)> = vec![
+        ("garbage", vec![0x5a; 96]),
+        ("replayed message 1", good.clone()),
+        ("wrong netId", msg1(NET + 1, now_secs())),
+        ("clock 10 minutes behind", msg1(NET, now_secs() - 600)),
+        ("clock 10 minutes ahead", msg1(NET, now_secs() + 600)),
+        ("truncated message 1", good[..40].to_vec()),
+    ];
+    let mut tasks = Vec::new();
+    for (what, bytes) in probes {
+        let mut s = connect().await.unwrap();
+        tasks.push(tokio::spawn(async move {
+            s.write_all(&bytes).await.unwrap();
+            (what, bytes_until_close(&mut s, limit).await)
+        }));
+    }
+    for t in tasks {
+        let (what, got) = t.await.unwrap();
+        assert_eq!(got, 0, "{what}: the listener sent {got} bytes");
+    }
+    let failed = hb
+        .stats()
+        .accepts_failed
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(failed >= 6, "accepts_failed = {failed}");
+
+    // ...and a real peer is still served
+    let (ha, _ea) = start(&alice, pa, vec![bob.ri.clone()]).await;
+    ha.send(bob.ri.hash(), status(77));
+    let (from, msg) = next_message(&mut eb).await;
+    assert_eq!(from, alice.ri.hash());
+    assert_eq!(msg.msg_id(), 77);
+}
