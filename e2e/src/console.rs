@@ -61,6 +61,8 @@ pub struct TransportSession {
     pub remote: String,
     /// True if we dialled.
     pub outgoing: bool,
+    /// Bytes i2pd sent and received on this session (`[sent:received]`), if shown.
+    pub bytes: Option<(u64, u64)>,
 }
 
 /// One tunnel of a destination's pool: hop count and i2pd's state word.
@@ -204,11 +206,17 @@ pub fn parse_transports(page: &str) -> Vec<TransportSession> {
                 continue;
             };
             let remote = rest.split_whitespace().next().unwrap_or("").to_owned();
+            let bytes = rest
+                .rsplit_once('[')
+                .and_then(|(_, r)| r.split_once(']'))
+                .and_then(|(inner, _)| inner.split_once(':'))
+                .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)));
             out.push(TransportSession {
                 transport: name.to_owned(),
                 peer_hash_prefix: hash.trim().to_owned(),
                 remote,
                 outgoing,
+                bytes,
             });
         }
     }

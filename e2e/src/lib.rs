@@ -22,6 +22,7 @@ pub mod ident;
 pub mod netns;
 pub mod our_router;
 pub mod process;
+pub mod sam;
 pub mod wait;
 
 pub use env::TestEnv;

@@ -30,6 +30,8 @@ pub struct OurRouterConfig {
     pub bandwidth: char,
     /// `log.level`.
     pub log_level: String,
+    /// `reseed.file`: a zip or SU3 of RouterInfos read when the netDb is small.
+    pub reseed_file: Option<PathBuf>,
 }
 
 impl Default for OurRouterConfig {
@@ -41,6 +43,7 @@ impl Default for OurRouterConfig {
             floodfill: false,
             bandwidth: 'X',
             log_level: "debug".into(),
+            reseed_file: None,
         }
     }
 }
@@ -48,9 +51,15 @@ impl Default for OurRouterConfig {
 impl OurRouterConfig {
     /// The YAML text.
     pub fn to_yaml(&self) -> String {
+        let reseed = match &self.reseed_file {
+            // a JSON string is a valid YAML scalar, whatever the path holds
+            Some(p) => format!("reseed:\n  file: {:?}\n", p.display().to_string()),
+            None => String::new(),
+        };
         format!(
             "# written by i2p-e2e\nnetwork:\n  net_id: {}\nrouter:\n  floodfill: {}\n  \
-             bandwidth: {}\nntcp2:\n  enabled: true\n  host: {}\n  port: {}\nlog:\n  level: {}\n",
+             bandwidth: {}\nntcp2:\n  enabled: true\n  host: {}\n  port: {}\n{reseed}log:\n  \
+             level: {}\n",
             self.net_id,
             self.floodfill,
             self.bandwidth,
@@ -191,59 +200,51 @@ impl OurRouter {
         Ok(())
     }
 
-    /// Makes the binary write `router.info` (identity created if missing) and returns it. Today
-    /// a run writes the file and exits; once the router keeps running, this starts it, waits for
-    /// the file and stops it again. Either way the file is fresh: an old one is removed first.
-    pub fn generate_router_info(&mut self, timeout: Duration) -> Result<Vec<u8>> {
+    /// `i2p-router router-info`: writes a fresh signed `router.info` for the current config
+    /// (creating the identity if missing) and exits; returns the file's bytes.
+    pub fn generate_router_info(&mut self, _timeout: Duration) -> Result<Vec<u8>> {
+        let dir = self.dir.display().to_string();
+        let conf = self.config_path().display().to_string();
+        self.run_to_completion(&["router-info", "--data-dir", &dir, "--config", &conf])?;
         let path = self.router_info_path();
-        match std::fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io(format!("remove {}", path.display()), e)),
-        }
-        self.start()?;
-        let log = self.log_path();
-        let process = self.process.as_mut();
-        let result = match process {
-            None => Err(Error::Missing(path.clone())),
-            Some(p) => wait_until(
-                "our router to write router.info",
-                timeout,
-                || {
-                    if let Some(b) = std::fs::read(&path)
-                        .ok()
-                        .filter(|b| crate::ident::RouterInfoSummary::parse(b).is_ok())
-                    {
-                        return Ok(Check::Done(b));
-                    }
-                    if !p.is_running() {
-                        // exited: success must have left a parsable file (checked above, but
-                        // re-read in case it appeared between the two checks)
-                        return match std::fs::read(&path) {
-                            Ok(b) => Ok(Check::Done(b)),
-                            Err(_) => Err(p.exited_error()),
-                        };
-                    }
-                    Ok(Check::NotYet("no router.info yet".into()))
-                },
-                || tail_file(&log, 20),
-            ),
-        };
-        let status = self.process.as_mut().and_then(ManagedProcess::stop);
-        let bytes = result?;
-        if let Some(s) = status.filter(|s| !s.success() && s.code().is_some()) {
-            return Err(Error::Command {
-                command: format!(
-                    "{} --data-dir {}",
-                    self.binary.display(),
-                    self.dir.display()
-                ),
-                status: s.to_string(),
-                stderr: tail_file(&self.log_path(), 20),
-            });
-        }
+        let bytes =
+            std::fs::read(&path).map_err(|e| Error::io(format!("read {}", path.display()), e))?;
         crate::ident::RouterInfoSummary::parse(&bytes)?;
         Ok(bytes)
+    }
+
+    /// Lines of our router's log (stdout and stderr) that contain every one of `needles`.
+    pub fn log_lines_with(&self, needles: &[&str]) -> Vec<String> {
+        std::fs::read_to_string(self.log_path())
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| needles.iter().all(|n| l.contains(n)))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The router hashes (I2P base64) of the RouterInfo files in our netDb directory.
+    pub fn netdb_hashes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let Ok(subdirs) = std::fs::read_dir(self.dir.join("netDb")) else {
+            return out;
+        };
+        for sub in subdirs.flatten() {
+            let Ok(files) = std::fs::read_dir(sub.path()) else {
+                continue;
+            };
+            for f in files.flatten() {
+                let name = f.file_name().to_string_lossy().into_owned();
+                if let Some(h) = name
+                    .strip_prefix("routerInfo-")
+                    .and_then(|n| n.strip_suffix(".dat"))
+                {
+                    out.push(h.to_owned());
+                }
+            }
+        }
+        out.sort();
+        out
     }
 
     /// The process, while started.
