@@ -351,6 +351,8 @@ impl<R: CryptoRng> NetDb<R> {
         self.lease_sets.insert(*key, entry.clone());
         self.stats.stores_accepted += 1;
         debug!(key = %key, ?kind, "netDb: LeaseSet stored");
+        // the signed bytes, for capturing real LeaseSets as test data (log level trace)
+        tracing::trace!(key = %key, ?kind, bytes = %i2p_wire::base64::encode(bytes), "netDb: LeaseSet bytes");
         Ok((outcome, entry))
     }
 

@@ -305,3 +305,44 @@ fn database_store_gzip_round_trip_of_real_router_info() {
         bytes
     );
 }
+
+#[test]
+fn eepsite_lease_set2_from_i2pd_round_trips_and_verifies() {
+    let bytes = read("eepsite.ls2");
+    let u = LeaseSet2::parse(&bytes).unwrap();
+    let ls = u.peek_unverified().clone();
+    assert_eq!(ls.to_bytes(), bytes, "re-encoding differs");
+    assert_eq!(
+        ls.destination().b32_address(),
+        "6g4ehiyozcue5mri3py6y3wdtla4q26i7np5rnxw6lsqigstxkqa.b32.i2p"
+    );
+    assert!(ls.offline_signature().is_none());
+    assert!(!ls.is_unpublished());
+    // i2pd 2.45.1 publishes an X25519 key (type 4) for ECIES-X25519-AEAD-Ratchet
+    assert!(
+        ls.encryption_keys()
+            .iter()
+            .any(|k| k.key_type_code() == 4 && k.key().len() == 32),
+        "{:?}",
+        ls.encryption_keys()
+    );
+    assert!(!ls.leases().is_empty());
+    for lease in ls.leases() {
+        assert!(lease.end() > ls.published(), "{lease:?}");
+    }
+    // valid one second after it was published
+    let now = Date::from_secs(u64::from(ls.published_secs()) + 1);
+    let verified = u.verify(now).expect("i2pd's signature verifies");
+    assert_eq!(verified.hash(), ls.hash());
+    // a flipped byte in the last lease or in the signature breaks it
+    let sig_len = ls.signature().len();
+    for at in [bytes.len() - sig_len - 1, bytes.len() - 1] {
+        let mut bad = bytes.clone();
+        bad[at] ^= 1;
+        let parsed = LeaseSet2::parse(&bad).unwrap();
+        assert!(
+            parsed.verify(now).is_err(),
+            "flipped byte {at} still verifies"
+        );
+    }
+}
