@@ -663,6 +663,38 @@ fn main() -> Res {
         out.put("proxies_sam_command", name, line.as_bytes())?;
     }
 
+    // --- i2p-transport: NTCP2 frame plaintexts (type ‖ size ‖ data blocks) ------------------
+    let block = |t: u8, body: &[u8]| -> Res<Vec<u8>> {
+        let mut v = vec![t];
+        v.extend_from_slice(&u16::try_from(body.len())?.to_be_bytes());
+        v.extend_from_slice(body);
+        Ok(v)
+    };
+    let status = I2npMessage::new(
+        7,
+        FIXED_NOW,
+        I2npBody::DeliveryStatus(DeliveryStatus {
+            msg_id: 7,
+            timestamp: FIXED_NOW,
+        }),
+    )?;
+    let mut ri_block = vec![1u8];
+    ri_block.extend_from_slice(r1_bytes);
+    let mut first = block(0, &secs(FIXED_NOW)?.to_be_bytes())?;
+    first.extend(block(1, &[0; 12])?);
+    first.extend(block(2, &ri_block)?);
+    first.extend(block(254, &[0x5a; 17])?);
+    out.put("transport_ntcp2_blocks", "datetime-options-ri-padding", &first)?;
+    let mut data_frame = block(3, &status.to_short_bytes())?;
+    data_frame.extend(block(3, &status.to_short_bytes())?);
+    data_frame.extend(block(200, b"unknown")?);
+    out.put("transport_ntcp2_blocks", "i2np-unknown", &data_frame)?;
+    let mut term = vec![0u8; 8];
+    term.push(9);
+    let mut last = block(4, &term)?;
+    last.extend(block(254, &[])?);
+    out.put("transport_ntcp2_blocks", "termination-padding", &last)?;
+
     // --- i2p-router, i2p-client ---------------------------------------------------------------
     out.put("router_config", "default", d.default_yaml.as_bytes())?;
     out.put(
