@@ -66,6 +66,10 @@ pub enum Action {
     },
     /// A floodfill confirmed the store of our RouterInfo.
     Published { floodfill: Hash },
+    /// A message that arrived in a garlic clove addressed to the router but is not the
+    /// netDb's (e.g. a ShortTunnelBuild, which i2pd wraps for ECIES hops): the shell routes
+    /// it like a message `from` that router.
+    Deliver { from: Hash, msg: I2npMessage },
 }
 
 impl Action {

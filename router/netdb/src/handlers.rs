@@ -320,8 +320,22 @@ impl<R: CryptoRng> NetDb<R> {
                 debug!(from = %from, "netDb: expired garlic clove dropped");
                 continue;
             }
-            // no garlic inside garlic
-            self.dispatch(from, clove.message.into_body(), now, false, out);
+            match clove.message.body() {
+                I2npBody::DatabaseStore(_)
+                | I2npBody::DatabaseLookup(_)
+                | I2npBody::DatabaseSearchReply(_)
+                | I2npBody::DeliveryStatus(_) => {
+                    self.dispatch(from, clove.message.into_body(), now, false, out);
+                }
+                // no garlic inside garlic
+                I2npBody::Garlic(_) => {
+                    debug!(from = %from, "netDb: garlic inside a garlic clove dropped");
+                }
+                _ => out.push(Action::Deliver {
+                    from,
+                    msg: clove.message,
+                }),
+            }
         }
     }
 

@@ -13,7 +13,8 @@ use i2p_netdb::kademlia::{Distance, routing_key};
 use i2p_netdb::router_garlic;
 use i2p_netdb::{Action, Config, LookupResult, NetDb, Origin, StoreError, StoreOutcome};
 use i2p_wire::i2np::{
-    DatabaseLookup, DatabaseStore, LookupType, ReplyEncryption, StoreKind, StoreReply,
+    DatabaseLookup, DatabaseStore, LookupType, ReplyEncryption, ShortBuildRecords, StoreKind,
+    StoreReply,
 };
 use i2p_wire::{Encode, ErrorKind, Hash, I2npBody, I2npMessage, TunnelId};
 use rand::SeedableRng;
@@ -568,6 +569,19 @@ fn garlic_for_the_router_is_opened_and_handled() {
             .is_empty()
     );
     assert_eq!(d.stats().garlic_refused, 1);
+
+    // a clove the netDb does not own (i2pd wraps tunnel build requests like this) goes back
+    // to the shell untouched, with the garlic's sender
+    let records = ShortBuildRecords::new(vec![[0x42; 218]; 4]).unwrap();
+    let build = msg(I2npBody::ShortTunnelBuild(records.clone()));
+    let g = router_garlic::seal_for_router(&build, &me.x25519.public(), T0, &mut rng).unwrap();
+    match &d.handle_message(obep, msg(I2npBody::Garlic(g)), T0)[..] {
+        [Action::Deliver { from, msg }] => {
+            assert_eq!(*from, obep);
+            assert_eq!(msg.body(), &I2npBody::ShortTunnelBuild(records));
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

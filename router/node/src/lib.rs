@@ -23,3 +23,4 @@ pub mod netdb;
 pub mod reseed;
 pub mod router_info;
 pub mod run;
+pub mod transit;

@@ -23,9 +23,12 @@ use crate::identity::{self, Ntcp2Keys, RouterKeys};
 use crate::keyfile::DataDir;
 use crate::netdb::{self, NetDbHandle, NetDbSettings, Outbound};
 use crate::router_info;
+use crate::transit::Transit;
 
 /// How often our RouterInfo is re-signed with a fresh date and published again.
 pub const REPUBLISH_INTERVAL: Duration = Duration::from_secs(30 * 60);
+/// Most transit tunnels we carry at once (i2pd's default limit is 5000).
+pub const MAX_TRANSIT_TUNNELS: usize = 5000;
 /// How often a status line is logged.
 pub const STATUS_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -51,15 +54,28 @@ pub enum RunError {
     File(#[from] crate::keyfile::FileError),
 }
 
-/// The netDb's outbound path, bound to the transport once it runs.
-#[derive(Default)]
-struct LateTransport(OnceLock<TransportHandle>);
+/// The netDb's outbound path, bound to the transport once it runs; messages for other
+/// managers go back into the dispatcher's event channel.
+struct LateTransport {
+    transport: OnceLock<TransportHandle>,
+    local: mpsc::Sender<TransportEvent>,
+}
 
 impl Outbound for LateTransport {
     fn send(&self, to: Hash, msg: I2npMessage) {
-        match self.0.get() {
+        match self.transport.get() {
             Some(t) => t.send(to, msg),
             None => debug!("netDb message before the transport started, dropped"),
+        }
+    }
+
+    fn deliver(&self, from: Hash, msg: I2npMessage) {
+        if self
+            .local
+            .try_send(TransportEvent::Message { from, msg })
+            .is_err()
+        {
+            debug!("dispatcher queue full, a message from a garlic clove was dropped");
         }
     }
 }
@@ -131,7 +147,11 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
     );
 
     // netDb first (its outbound is bound to the transport below)
-    let late = Arc::new(LateTransport::default());
+    let (events_tx, mut events) = mpsc::channel(4096);
+    let late = Arc::new(LateTransport {
+        transport: OnceLock::new(),
+        local: events_tx.clone(),
+    });
     let settings = NetDbSettings::from_config(
         config,
         ri.clone(),
@@ -152,7 +172,6 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
         (true, Some(ip)) => Some(std::net::SocketAddr::new(ip, id.port.get())),
         _ => None,
     };
-    let (events_tx, mut events) = mpsc::channel(4096);
     let tconfig = TransportConfig {
         net_id,
         listen,
@@ -175,7 +194,7 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
                 addr: listen.unwrap_or_else(|| ([0, 0, 0, 0], 0).into()),
                 source,
             })?;
-    let _ = late.0.set(transport.clone());
+    let _ = late.transport.set(transport.clone());
     if listen.is_none() {
         info!("NTCP2 is outbound only (no ntcp2.host/ntcp2.bind configured)");
     }
@@ -184,13 +203,20 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
     republish.tick().await;
     let mut status = tokio::time::interval(STATUS_INTERVAL);
     status.tick().await;
-    let mut dispatch = Dispatcher::default();
+    let mut dispatch = Dispatcher {
+        unhandled: 0,
+        transit: Transit::new(
+            id.keys.hash(),
+            id.keys.encryption_secret().clone(),
+            MAX_TRANSIT_TUNNELS,
+        ),
+    };
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             ev = events.recv() => match ev {
-                Some(ev) => dispatch.event(ev, &netdb),
+                Some(ev) => dispatch.event(ev, &netdb, &transport),
                 None => break,
             },
             _ = republish.tick() => {
@@ -222,6 +248,10 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
                     lookups_answered = n.lookups_answered,
                     lookups_found = n.lookups_found,
                     lookups_failed = n.lookups_failed,
+                    transit_live = dispatch.transit.stats().live,
+                    transit_accepted = dispatch.transit.stats().accepted,
+                    transit_rejected = dispatch.transit.stats().rejected,
+                    transit_forwarded = dispatch.transit.stats().data_forwarded,
                     unhandled = dispatch.unhandled,
                     "status"
                 );
@@ -241,16 +271,26 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
 }
 
 /// Routes inbound transport events to the managers that own them.
-#[derive(Default)]
 struct Dispatcher {
-    /// messages no manager handles yet (tunnel building and data arrive with the tunnel layer)
+    /// messages no manager handles yet
     unhandled: u64,
+    transit: Transit,
 }
 
 impl Dispatcher {
-    fn event(&mut self, ev: TransportEvent, netdb: &NetDbHandle) {
+    fn event(&mut self, ev: TransportEvent, netdb: &NetDbHandle, transport: &TransportHandle) {
         match ev {
             TransportEvent::Message { from, msg } => match msg.body() {
+                I2npBody::ShortTunnelBuild(_) | I2npBody::TunnelData(_) => {
+                    let now = netdb::system_clock()();
+                    match msg.into_body() {
+                        I2npBody::ShortTunnelBuild(r) => {
+                            self.transit.on_short_build(from, r, now, transport);
+                        }
+                        I2npBody::TunnelData(d) => self.transit.on_tunnel_data(d, now, transport),
+                        _ => {}
+                    }
+                }
                 I2npBody::DatabaseStore(_)
                 | I2npBody::DatabaseLookup(_)
                 | I2npBody::DatabaseSearchReply(_)

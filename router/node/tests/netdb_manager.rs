@@ -52,6 +52,7 @@ impl Outbound for Recorder {
     fn send(&self, to: Hash, msg: I2npMessage) {
         self.0.lock().unwrap().push((to, msg));
     }
+    fn deliver(&self, _from: Hash, _msg: I2npMessage) {}
 }
 
 impl Recorder {

@@ -131,6 +131,8 @@ pub struct SimNode {
     pub deleted: Vec<Hash>,
     pub published: Vec<Hash>,
     pub tunnel_sends: Vec<(Hash, TunnelId, I2npMessage)>,
+    /// messages from garlic cloves handed back to the shell (not the netDb's)
+    pub delivered: Vec<I2npMessage>,
     /// (from, message type) of every message handled
     pub received: Vec<(Hash, u8)>,
 }
@@ -186,6 +188,7 @@ impl Sim {
             persisted: HashSet::new(),
             deleted: Vec::new(),
             published: Vec::new(),
+            delivered: Vec::new(),
             tunnel_sends: Vec::new(),
             received: Vec::new(),
         });
@@ -242,6 +245,7 @@ impl Sim {
                     self.nodes[i].done.push((id, key, result));
                 }
                 Action::Published { floodfill } => self.nodes[i].published.push(floodfill),
+                Action::Deliver { msg, .. } => self.nodes[i].delivered.push(msg),
             }
         }
     }

@@ -46,6 +46,9 @@ const RESEED_MIN_GAP_MS: u64 = 10 * 60 * 1000;
 /// (dialling `to` if needed, looking its RouterInfo up through the netDb) or drop it.
 pub trait Outbound: Send + Sync + 'static {
     fn send(&self, to: Hash, msg: I2npMessage);
+    /// A message that came out of a garlic clove addressed to the router but belongs to
+    /// another manager (e.g. a tunnel build request): route it as if `from` had sent it.
+    fn deliver(&self, from: Hash, msg: I2npMessage);
 }
 
 /// Wall-clock time as an I2P `Date` (the router's `Clock`).
@@ -621,6 +624,7 @@ impl Manager {
                 Action::Published { floodfill } => {
                     info!(%floodfill, "netDb: our RouterInfo is published");
                 }
+                Action::Deliver { from, msg } => self.outbound.deliver(from, msg),
             }
         }
     }

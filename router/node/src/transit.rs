@@ -1,0 +1,193 @@
+//! Transit tunnels: other routers build tunnels through us and we carry their traffic.
+//!
+//! Today we take part as a **participant** (a middle hop): a ShortTunnelBuild addressed to us
+//! (directly, or in a garlic clove as i2pd sends it to ECIES hops) is opened, answered and sent
+//! on to the next hop; TunnelData for an accepted tunnel gets our layer and goes to the next
+//! hop under its tunnel id. Requests to be an inbound gateway or an outbound endpoint are
+//! answered with the spec's "bandwidth" rejection (30) for now: those roles need the gateway
+//! fragmenter / endpoint reassembler, which are not wired in yet. A request for the outbound
+//! endpoint cannot even be rejected without garlic-wrapping the reply for the creator, so it is
+//! dropped (the creator's build times out, as for any silent hop).
+//!
+//! Admission: at most `max_tunnels` at once; a receive tunnel id already in use is refused;
+//! each tunnel lives 10 minutes (the spec's tunnel lifetime) plus a minute of grace.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use i2p_crypto::X25519Secret;
+use i2p_transport::TransportHandle;
+use i2p_tunnel::transit::{ACCEPT, LayerCipher, REJECT_BANDWIDTH, Role, open_short_record};
+use i2p_wire::i2np::{I2npBody, ShortBuildRecords, TunnelData};
+use i2p_wire::{Date, Hash, I2npMessage, TunnelId};
+use tracing::{debug, info};
+
+/// How long a transit tunnel lives after we accepted it.
+const TUNNEL_LIFETIME: Duration = Duration::from_secs(11 * 60);
+/// Expiration we put on build messages we forward.
+const FORWARD_EXPIRATION_MS: u64 = 20_000;
+
+struct TransitTunnel {
+    next_router: Hash,
+    next_tunnel: TunnelId,
+    layer: LayerCipher,
+    expires: Instant,
+}
+
+/// Counters for the status line and metrics.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TransitStats {
+    pub builds_for_us: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub unusable_records: u64,
+    pub data_forwarded: u64,
+    pub data_unknown_tunnel: u64,
+    pub live: usize,
+}
+
+/// The transit tunnel table and its handlers (run inside the dispatcher).
+pub struct Transit {
+    our_hash: Hash,
+    our_key: X25519Secret,
+    max_tunnels: usize,
+    tunnels: HashMap<TunnelId, TransitTunnel>,
+    stats: TransitStats,
+}
+
+impl std::fmt::Debug for Transit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transit")
+            .field("tunnels", &self.tunnels.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transit {
+    pub fn new(our_hash: Hash, our_key: X25519Secret, max_tunnels: usize) -> Transit {
+        Transit {
+            our_hash,
+            our_key,
+            max_tunnels,
+            tunnels: HashMap::new(),
+            stats: TransitStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> TransitStats {
+        TransitStats {
+            live: self.tunnels.len(),
+            ..self.stats
+        }
+    }
+
+    /// A ShortTunnelBuild from `from` (directly or out of a garlic clove).
+    pub fn on_short_build(
+        &mut self,
+        from: Hash,
+        records: ShortBuildRecords,
+        now: Date,
+        transport: &TransportHandle,
+    ) {
+        let mut records = records.into_records();
+        let opened = match open_short_record(&records, &self.our_hash, &self.our_key) {
+            Ok(Some(o)) => o,
+            Ok(None) => {
+                // a reply to a tunnel of our own would land here once we build tunnels
+                debug!(%from, "transit: ShortTunnelBuild without a record for us, dropped");
+                return;
+            }
+            Err(e) => {
+                self.stats.unusable_records += 1;
+                debug!(%from, error = %e, "transit: unusable build record, dropped");
+                return;
+            }
+        };
+        self.stats.builds_for_us += 1;
+        let req = &opened.request;
+        let role = req.role();
+        if role == Role::OutboundEndpoint {
+            self.stats.rejected += 1;
+            info!(%from, receive = req.receive_tunnel.0, "transit: outbound endpoint requested; not supported yet, dropped");
+            return;
+        }
+        self.expire();
+        let admissible = role == Role::Participant
+            && self.tunnels.len() < self.max_tunnels
+            && !self.tunnels.contains_key(&req.receive_tunnel)
+            && req.receive_tunnel.0 != 0;
+        let status = if admissible { ACCEPT } else { REJECT_BANDWIDTH };
+        if let Err(e) = opened.answer(&mut records, status, &mut rand::rng()) {
+            debug!(error = %e, "transit: cannot answer a build record");
+            return;
+        }
+        if status == ACCEPT {
+            self.stats.accepted += 1;
+            self.tunnels.insert(
+                req.receive_tunnel,
+                TransitTunnel {
+                    next_router: req.next_router,
+                    next_tunnel: req.next_tunnel,
+                    layer: LayerCipher::new(&opened.keys.layer_key, &opened.keys.iv_key),
+                    expires: Instant::now() + TUNNEL_LIFETIME,
+                },
+            );
+            info!(
+                %from,
+                receive = req.receive_tunnel.0,
+                next = %req.next_router,
+                next_tunnel = req.next_tunnel.0,
+                live = self.tunnels.len(),
+                "transit: participating in a tunnel"
+            );
+        } else {
+            self.stats.rejected += 1;
+            info!(%from, ?role, status, "transit: build request rejected");
+        }
+        let body = match ShortBuildRecords::new(records) {
+            Ok(r) => I2npBody::ShortTunnelBuild(r),
+            Err(e) => {
+                debug!(error = %e, "transit: cannot rebuild the build message");
+                return;
+            }
+        };
+        let expiration = now.saturating_add_millis(FORWARD_EXPIRATION_MS);
+        match I2npMessage::new(req.send_msg_id, expiration, body) {
+            Ok(msg) => transport.send(req.next_router, msg),
+            Err(e) => debug!(error = %e, "transit: cannot build the forwarded message"),
+        }
+    }
+
+    /// TunnelData for one of our transit tunnels: add our layer, pass it on.
+    pub fn on_tunnel_data(&mut self, data: TunnelData, now: Date, transport: &TransportHandle) {
+        let Some(t) = self.tunnels.get(&data.tunnel_id) else {
+            self.stats.data_unknown_tunnel += 1;
+            debug!(
+                tunnel = data.tunnel_id.0,
+                "transit: TunnelData for an unknown tunnel"
+            );
+            return;
+        };
+        let mut payload = data.data;
+        t.layer.encrypt(&mut payload);
+        let body = I2npBody::TunnelData(TunnelData {
+            tunnel_id: t.next_tunnel,
+            data: payload,
+        });
+        let id = rand::random::<u32>();
+        match I2npMessage::new(id, now.saturating_add_millis(FORWARD_EXPIRATION_MS), body) {
+            Ok(msg) => {
+                self.stats.data_forwarded += 1;
+                transport.send(t.next_router, msg);
+            }
+            Err(e) => debug!(error = %e, "transit: cannot build TunnelData"),
+        }
+    }
+
+    /// Forget tunnels past their lifetime.
+    pub fn expire(&mut self) {
+        let now = Instant::now();
+        self.tunnels.retain(|_, t| t.expires > now);
+    }
+}

@@ -1,0 +1,8 @@
+//! I2P tunnels without IO (spec/tunnel-creation-ecies.md, spec/tunnel-message.md,
+//! spec/tunnel-implementation.md, spec/i2np.md).
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`transit`] | the hop side of short (ECIES) build records, the creator's sealing/reading of them, and one hop's layer cipher — what transit tunnels need |
+
+pub mod transit;
