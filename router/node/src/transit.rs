@@ -32,6 +32,7 @@ struct TransitTunnel {
     next_tunnel: TunnelId,
     layer: LayerCipher,
     expires: Instant,
+    forwarded: u64,
 }
 
 /// Counters for the status line and metrics.
@@ -131,6 +132,7 @@ impl Transit {
                     next_tunnel: req.next_tunnel,
                     layer: LayerCipher::new(&opened.keys.layer_key, &opened.keys.iv_key),
                     expires: Instant::now() + TUNNEL_LIFETIME,
+                    forwarded: 0,
                 },
             );
             info!(
@@ -161,7 +163,7 @@ impl Transit {
 
     /// TunnelData for one of our transit tunnels: add our layer, pass it on.
     pub fn on_tunnel_data(&mut self, data: TunnelData, now: Date, transport: &TransportHandle) {
-        let Some(t) = self.tunnels.get(&data.tunnel_id) else {
+        let Some(t) = self.tunnels.get_mut(&data.tunnel_id) else {
             self.stats.data_unknown_tunnel += 1;
             debug!(
                 tunnel = data.tunnel_id.0,
@@ -179,6 +181,14 @@ impl Transit {
         match I2npMessage::new(id, now.saturating_add_millis(FORWARD_EXPIRATION_MS), body) {
             Ok(msg) => {
                 self.stats.data_forwarded += 1;
+                t.forwarded += 1;
+                if t.forwarded == 1 {
+                    info!(
+                        receive = data.tunnel_id.0,
+                        next = %t.next_router,
+                        "transit: first TunnelData forwarded"
+                    );
+                }
                 transport.send(t.next_router, msg);
             }
             Err(e) => debug!(error = %e, "transit: cannot build TunnelData"),
