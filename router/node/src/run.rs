@@ -281,13 +281,18 @@ impl Dispatcher {
     fn event(&mut self, ev: TransportEvent, netdb: &NetDbHandle, transport: &TransportHandle) {
         match ev {
             TransportEvent::Message { from, msg } => match msg.body() {
-                I2npBody::ShortTunnelBuild(_) | I2npBody::TunnelData(_) => {
+                I2npBody::ShortTunnelBuild(_)
+                | I2npBody::TunnelData(_)
+                | I2npBody::TunnelGateway(_) => {
                     let now = netdb::system_clock()();
                     match msg.into_body() {
                         I2npBody::ShortTunnelBuild(r) => {
                             self.transit.on_short_build(from, r, now, transport);
                         }
                         I2npBody::TunnelData(d) => self.transit.on_tunnel_data(d, now, transport),
+                        I2npBody::TunnelGateway(g) => {
+                            self.transit.on_tunnel_gateway(g, now, transport);
+                        }
                         _ => {}
                     }
                 }

@@ -1,13 +1,13 @@
 //! Transit tunnels: other routers build tunnels through us and we carry their traffic.
 //!
-//! Today we take part as a **participant** (a middle hop): a ShortTunnelBuild addressed to us
-//! (directly, or in a garlic clove as i2pd sends it to ECIES hops) is opened, answered and sent
-//! on to the next hop; TunnelData for an accepted tunnel gets our layer and goes to the next
-//! hop under its tunnel id. Requests to be an inbound gateway or an outbound endpoint are
-//! answered with the spec's "bandwidth" rejection (30) for now: those roles need the gateway
-//! fragmenter / endpoint reassembler, which are not wired in yet. A request for the outbound
-//! endpoint cannot even be rejected without garlic-wrapping the reply for the creator, so it is
-//! dropped (the creator's build times out, as for any silent hop).
+//! We take part as a **participant** (a middle hop) and as an **inbound gateway**: a
+//! ShortTunnelBuild addressed to us (directly, or in a garlic clove as i2pd sends it to ECIES
+//! hops) is opened, answered and sent on to the next hop. As a participant, TunnelData for an
+//! accepted tunnel gets our layer and goes to the next hop under its tunnel id; as an inbound
+//! gateway, each TunnelGateway message is fragmented into TunnelData for local delivery at the
+//! endpoint (`i2p_tunnel::gateway`), our layer added, and sent on. A request for the outbound
+//! endpoint is not supported yet and cannot even be rejected without garlic-wrapping the reply
+//! for the creator, so it is dropped (the creator's build times out, as for a silent hop).
 //!
 //! Admission: at most `max_tunnels` at once; a receive tunnel id already in use is refused;
 //! each tunnel lives 10 minutes (the spec's tunnel lifetime) plus a minute of grace.
@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 
 use i2p_crypto::X25519Secret;
 use i2p_transport::TransportHandle;
+use i2p_tunnel::gateway::fragment_local;
 use i2p_tunnel::transit::{ACCEPT, LayerCipher, REJECT_BANDWIDTH, Role, open_short_record};
-use i2p_wire::i2np::{I2npBody, ShortBuildRecords, TunnelData};
+use i2p_wire::i2np::{I2npBody, ShortBuildRecords, TunnelData, TunnelGateway};
 use i2p_wire::{Date, Hash, I2npMessage, TunnelId};
 use tracing::{debug, info};
 
@@ -28,6 +29,7 @@ const TUNNEL_LIFETIME: Duration = Duration::from_secs(11 * 60);
 const FORWARD_EXPIRATION_MS: u64 = 20_000;
 
 struct TransitTunnel {
+    role: Role,
     next_router: Hash,
     next_tunnel: TunnelId,
     layer: LayerCipher,
@@ -114,7 +116,7 @@ impl Transit {
             return;
         }
         self.expire();
-        let admissible = role == Role::Participant
+        let admissible = matches!(role, Role::Participant | Role::InboundGateway)
             && self.tunnels.len() < self.max_tunnels
             && !self.tunnels.contains_key(&req.receive_tunnel)
             && req.receive_tunnel.0 != 0;
@@ -128,6 +130,7 @@ impl Transit {
             self.tunnels.insert(
                 req.receive_tunnel,
                 TransitTunnel {
+                    role,
                     next_router: req.next_router,
                     next_tunnel: req.next_tunnel,
                     layer: LayerCipher::new(&opened.keys.layer_key, &opened.keys.iv_key),
@@ -141,6 +144,7 @@ impl Transit {
                 next = %req.next_router,
                 next_tunnel = req.next_tunnel.0,
                 live = self.tunnels.len(),
+                ?role,
                 "transit: participating in a tunnel"
             );
         } else {
@@ -192,6 +196,56 @@ impl Transit {
                 transport.send(t.next_router, msg);
             }
             Err(e) => debug!(error = %e, "transit: cannot build TunnelData"),
+        }
+    }
+
+    /// A TunnelGateway message for a tunnel we are the inbound gateway of: fragment the
+    /// message for the endpoint, add our layer to each TunnelData, pass them on.
+    pub fn on_tunnel_gateway(&mut self, gw: TunnelGateway, now: Date, transport: &TransportHandle) {
+        let Some(t) = self
+            .tunnels
+            .get_mut(&gw.tunnel_id())
+            .filter(|t| t.role == Role::InboundGateway)
+        else {
+            self.stats.data_unknown_tunnel += 1;
+            debug!(
+                tunnel = gw.tunnel_id().0,
+                "transit: TunnelGateway for no gateway tunnel of ours"
+            );
+            return;
+        };
+        let payloads = match fragment_local(gw.message_bytes(), rand::random(), &mut rand::rng()) {
+            Ok(p) => p,
+            Err(e) => {
+                debug!(error = %e, "transit: cannot fragment a TunnelGateway message");
+                return;
+            }
+        };
+        for mut payload in payloads {
+            t.layer.encrypt(&mut payload);
+            let body = I2npBody::TunnelData(TunnelData {
+                tunnel_id: t.next_tunnel,
+                data: Box::new(payload),
+            });
+            match I2npMessage::new(
+                rand::random(),
+                now.saturating_add_millis(FORWARD_EXPIRATION_MS),
+                body,
+            ) {
+                Ok(msg) => {
+                    self.stats.data_forwarded += 1;
+                    t.forwarded += 1;
+                    if t.forwarded == 1 {
+                        info!(
+                            gateway = gw.tunnel_id().0,
+                            next = %t.next_router,
+                            "transit: first TunnelData sent as inbound gateway"
+                        );
+                    }
+                    transport.send(t.next_router, msg);
+                }
+                Err(e) => debug!(error = %e, "transit: cannot build TunnelData"),
+            }
         }
     }
 

@@ -4,5 +4,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`transit`] | the hop side of short (ECIES) build records, the creator's sealing/reading of them, and one hop's layer cipher — what transit tunnels need |
+//! | [`gateway`] | the inbound gateway's fragmentation of a message into TunnelData payloads |
 
+pub mod gateway;
 pub mod transit;
