@@ -1,13 +1,15 @@
-//! Issue acceptance (tunnels, item 2 — the participant role so far): real i2pd 2.45.1 routers
-//! build tunnels through our router and traffic flows through them.
+//! Issue acceptance (tunnels, item 2 — participant and inbound gateway so far): real i2pd
+//! 2.45.1 routers build tunnels through our router and traffic flows through them.
 //!
 //! 5 i2pd routers (3 floodfills) and ours (not a floodfill). Once every i2pd router knows our
 //! RouterInfo, the test opens SAM sessions (2-hop tunnels, 3 each way) on four i2pd routers,
 //! so they build fresh tunnels from a netDb that includes us. Passing means: our router opened
 //! an i2pd build record, accepted as a participant, forwarded the request; the creator found
 //! our reply valid (its console lists an *established* tunnel through our hash); and TunnelData
-//! went through us with our layer added. Requests for the inbound-gateway role are rejected
-//! and for the outbound-endpoint role dropped (not implemented yet); the counts are printed.
+//! went through us with our layer added; and as the inbound gateway of an i2pd tunnel we
+//! fragmented TunnelGateway messages into TunnelData that the creator accepted (its tunnel
+//! tests pass, so the tunnel stays established). Requests for the outbound-endpoint role are
+//! dropped (not implemented yet); the counts are printed.
 
 // Test code: helpers outside #[test] fns panic on failure, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -139,6 +141,25 @@ fn i2pd_builds_tunnels_through_our_router() {
     .unwrap();
     println!("{forwarded}");
 
+    let gateway = wait_until(
+        "TunnelData to leave us as an inbound gateway",
+        Duration::from_secs(240),
+        || {
+            let l = ours.log_lines_with(&["transit: first TunnelData sent as inbound gateway"]);
+            Ok(match l.first() {
+                Some(l) => Check::Done(l.clone()),
+                None => Check::NotYet(format!(
+                    "{} gateway tunnels accepted so far",
+                    ours.log_lines_with(&["transit: participating", "InboundGateway"])
+                        .len()
+                )),
+            })
+        },
+        diagnostics,
+    )
+    .unwrap();
+    println!("{gateway}");
+
     let through_us = wait_until(
         "an i2pd console to list an established tunnel through our router",
         Duration::from_secs(60),
@@ -166,10 +187,13 @@ fn i2pd_builds_tunnels_through_our_router() {
         through_us.0, through_us.1
     );
     println!(
-        "{:.0} s: build requests for us: {} accepted as participant, {} inbound-gateway rejected, \
-         {} outbound-endpoint dropped",
+        "{:.0} s: build requests for us: {} accepted as participant, {} as inbound gateway, \
+         {} rejected, {} outbound-endpoint dropped",
         started.elapsed().as_secs_f64(),
-        ours.log_lines_with(&["transit: participating"]).len(),
+        ours.log_lines_with(&["transit: participating", "Participant"])
+            .len(),
+        ours.log_lines_with(&["transit: participating", "InboundGateway"])
+            .len(),
         ours.log_lines_with(&["transit: build request rejected"])
             .len(),
         ours.log_lines_with(&["transit: outbound endpoint requested"])
