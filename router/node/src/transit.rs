@@ -9,7 +9,9 @@
 //! endpoint is not supported yet and cannot even be rejected without garlic-wrapping the reply
 //! for the creator, so it is dropped (the creator's build times out, as for a silent hop).
 //!
-//! Admission: at most `max_tunnels` at once; a receive tunnel id already in use is refused;
+//! Admission: at most `max_tunnels` at once; a receive tunnel id already in use is refused; a
+//! record whose ephemeral key we saw before (a replay) or whose request time is implausible is
+//! dropped;
 //! each tunnel lives 10 minutes (the spec's tunnel lifetime) plus a minute of grace.
 
 use std::collections::HashMap;
@@ -18,7 +20,9 @@ use std::time::{Duration, Instant};
 use i2p_crypto::X25519Secret;
 use i2p_transport::TransportHandle;
 use i2p_tunnel::gateway::fragment_local;
-use i2p_tunnel::transit::{ACCEPT, LayerCipher, REJECT_BANDWIDTH, Role, open_short_record};
+use i2p_tunnel::transit::{
+    ACCEPT, LayerCipher, REJECT_BANDWIDTH, ReplayFilter, Role, open_short_record,
+};
 use i2p_wire::i2np::{I2npBody, ShortBuildRecords, TunnelData, TunnelGateway};
 use i2p_wire::{Date, Hash, I2npMessage, TunnelId};
 use tracing::{debug, info};
@@ -44,6 +48,8 @@ pub struct TransitStats {
     pub accepted: u64,
     pub rejected: u64,
     pub unusable_records: u64,
+    /// records whose ephemeral key we had seen, or whose time was implausible: dropped
+    pub replayed_or_stale: u64,
     pub data_forwarded: u64,
     pub data_unknown_tunnel: u64,
     pub live: usize,
@@ -55,6 +61,7 @@ pub struct Transit {
     our_key: X25519Secret,
     max_tunnels: usize,
     tunnels: HashMap<TunnelId, TransitTunnel>,
+    replay: ReplayFilter,
     stats: TransitStats,
 }
 
@@ -74,6 +81,7 @@ impl Transit {
             our_key,
             max_tunnels,
             tunnels: HashMap::new(),
+            replay: ReplayFilter::new(100_000),
             stats: TransitStats::default(),
         }
     }
@@ -109,6 +117,12 @@ impl Transit {
         };
         self.stats.builds_for_us += 1;
         let req = &opened.request;
+        let now_secs = now.as_millis() / 1000;
+        if !req.is_fresh(now_secs) || !self.replay.check_and_insert(&opened.ephemeral, now_secs) {
+            self.stats.replayed_or_stale += 1;
+            info!(%from, request_minutes = req.request_time_minutes, "transit: replayed or stale build record dropped");
+            return;
+        }
         let role = req.role();
         if role == Role::OutboundEndpoint {
             self.stats.rejected += 1;

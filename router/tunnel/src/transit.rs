@@ -178,7 +178,70 @@ pub struct OpenedRecord {
     pub index: usize,
     pub request: ShortRequest,
     pub keys: HopKeys,
+    /// the creator's ephemeral key for this record (unique per request; the replay filter's key)
+    pub ephemeral: [u8; 32],
     h: [u8; 32],
+}
+
+/// How far a request's creation time may lie in the past / future, in seconds (a request is
+/// valid for about 10 minutes; allow clock skew on top).
+pub const MAX_REQUEST_AGE_SECS: u64 = 12 * 60;
+pub const MAX_REQUEST_FUTURE_SECS: u64 = 5 * 60;
+
+impl ShortRequest {
+    /// Is the request's creation time (minute resolution) plausible at `now_secs`?
+    pub fn is_fresh(&self, now_secs: u64) -> bool {
+        let t = u64::from(self.request_time_minutes).saturating_mul(60);
+        t + MAX_REQUEST_AGE_SECS >= now_secs && t <= now_secs + MAX_REQUEST_FUTURE_SECS
+    }
+}
+
+/// Remembers the ephemeral keys of build records we opened, so a replayed record (same bytes,
+/// same key) is refused. Entries are kept for [`MAX_REQUEST_AGE_SECS`] plus the future window,
+/// after which [`ShortRequest::is_fresh`] refuses the replay anyway; at most `capacity` are
+/// kept (the oldest go first).
+#[derive(Debug)]
+pub struct ReplayFilter {
+    seen: std::collections::HashMap<[u8; 32], u64>,
+    order: std::collections::VecDeque<([u8; 32], u64)>,
+    capacity: usize,
+}
+
+impl ReplayFilter {
+    pub fn new(capacity: usize) -> ReplayFilter {
+        ReplayFilter {
+            seen: std::collections::HashMap::new(),
+            order: std::collections::VecDeque::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// True the first time `key` is seen (and remembers it); false for a replay.
+    pub fn check_and_insert(&mut self, key: &[u8; 32], now_secs: u64) -> bool {
+        let horizon = MAX_REQUEST_AGE_SECS + MAX_REQUEST_FUTURE_SECS;
+        while let Some((k, at)) = self.order.front().copied() {
+            if at + horizon < now_secs || self.order.len() >= self.capacity {
+                self.order.pop_front();
+                self.seen.remove(&k);
+            } else {
+                break;
+            }
+        }
+        if self.seen.contains_key(key) {
+            return false;
+        }
+        self.seen.insert(*key, now_secs);
+        self.order.push_back((*key, now_secs));
+        true
+    }
+
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
 }
 
 /// Find and open our record. `Ok(None)`: no record starts with our hash (the message was not
@@ -217,6 +280,7 @@ pub fn open_short_record(
         index,
         request,
         keys,
+        ephemeral: epk,
         h: *ss.h(),
     }))
 }
@@ -518,6 +582,29 @@ mod tests {
         let mut aead = [0u8; RECORD_LEN];
         let _tag = encrypt_detached(&key, &nonce, &[], &mut aead);
         assert_eq!(layer, aead);
+    }
+
+    #[test]
+    fn replays_and_stale_requests_are_recognised() {
+        let mut f = ReplayFilter::new(3);
+        let now = 1_800_000_000;
+        assert!(f.check_and_insert(&[1; 32], now));
+        assert!(!f.check_and_insert(&[1; 32], now + 10), "replay");
+        assert!(f.check_and_insert(&[2; 32], now));
+        // past the horizon the entry is gone (freshness refuses such a replay anyway)
+        assert!(f.check_and_insert(&[1; 32], now + 20 * 60));
+        // capacity bounds memory
+        for i in 10..20u8 {
+            f.check_and_insert(&[i; 32], now + 20 * 60);
+        }
+        assert!(f.len() <= 3);
+
+        let mut r = request(0);
+        r.request_time_minutes = (now / 60) as u32;
+        assert!(r.is_fresh(now));
+        assert!(r.is_fresh(now + 11 * 60));
+        assert!(!r.is_fresh(now + 13 * 60), "too old");
+        assert!(!r.is_fresh(now - 6 * 60), "from the future");
     }
 
     #[test]
