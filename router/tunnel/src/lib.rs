@@ -3,10 +3,12 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`build`] | short ECIES build records for both ends: the creator's `RequestBuilder`/`PendingBuild` (shuffled slots, fake records, pre-removed layers, replies read back) for our own tunnels, and the hop side; the key schedule |
+//! | [`build`] | ECIES-X25519 build request/reply records: creating them for our own tunnels, and opening, answering and re-encrypting them as a hop; the key derivations |
 //! | [`transit`] | the hop side of short (ECIES) build records, the creator's sealing/reading of them, and one hop's layer cipher — what transit tunnels need |
 //! | [`gateway`] | the inbound gateway's fragmentation of a message into TunnelData payloads |
+//! | [`data`] | tunnel layer encryption (IV and layer keys), TunnelData messages, delivery instructions, gateway fragmentation and endpoint reassembly |
 
 pub mod build;
+pub mod data;
 pub mod gateway;
 pub mod transit;
