@@ -1,5 +1,5 @@
-//! Issue acceptance (tunnels, item 2 — participant and inbound gateway so far): real i2pd
-//! 2.45.1 routers build tunnels through our router and traffic flows through them.
+//! Issue acceptance (tunnels, item 2): real i2pd 2.45.1 routers build tunnels through our
+//! router — as participant, inbound gateway and outbound endpoint — and traffic flows.
 //!
 //! 5 i2pd routers (3 floodfills) and ours (not a floodfill). Once every i2pd router knows our
 //! RouterInfo, the test opens SAM sessions (2-hop tunnels, 3 each way) on four i2pd routers,
@@ -8,8 +8,9 @@
 //! our reply valid (its console lists an *established* tunnel through our hash); and TunnelData
 //! went through us with our layer added; and as the inbound gateway of an i2pd tunnel we
 //! fragmented TunnelGateway messages into TunnelData that the creator accepted (its tunnel
-//! tests pass, so the tunnel stays established). Requests for the outbound-endpoint role are
-//! dropped (not implemented yet); the counts are printed.
+//! tests pass, so the tunnel stays established); and as the outbound endpoint we answered the
+//! creator through its reply tunnel (garlic-wrapped OutboundTunnelBuildReply) and delivered the
+//! reassembled messages the tunnel carried. The counts per role are printed.
 
 // Test code: helpers outside #[test] fns panic on failure, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -160,6 +161,25 @@ fn i2pd_builds_tunnels_through_our_router() {
     .unwrap();
     println!("{gateway}");
 
+    let endpoint = wait_until(
+        "a message to leave us as an outbound endpoint",
+        Duration::from_secs(240),
+        || {
+            let l = ours.log_lines_with(&["transit: first message delivered as outbound endpoint"]);
+            Ok(match l.first() {
+                Some(l) => Check::Done(l.clone()),
+                None => Check::NotYet(format!(
+                    "{} endpoint tunnels accepted so far",
+                    ours.log_lines_with(&["transit: participating", "OutboundEndpoint"])
+                        .len()
+                )),
+            })
+        },
+        diagnostics,
+    )
+    .unwrap();
+    println!("{endpoint}");
+
     let through_us = wait_until(
         "an i2pd console to list an established tunnel through our router",
         Duration::from_secs(60),
@@ -188,16 +208,17 @@ fn i2pd_builds_tunnels_through_our_router() {
     );
     println!(
         "{:.0} s: build requests for us: {} accepted as participant, {} as inbound gateway, \
-         {} rejected, {} outbound-endpoint dropped",
+         {} as outbound endpoint, {} rejected, {} replayed or stale",
         started.elapsed().as_secs_f64(),
         ours.log_lines_with(&["transit: participating", "Participant"])
             .len(),
         ours.log_lines_with(&["transit: participating", "InboundGateway"])
             .len(),
+        ours.log_lines_with(&["transit: participating", "OutboundEndpoint"])
+            .len(),
         ours.log_lines_with(&["transit: build request rejected"])
             .len(),
-        ours.log_lines_with(&["transit: outbound endpoint requested"])
-            .len(),
+        ours.log_lines_with(&["transit: replayed or stale"]).len(),
     );
     drop(sessions);
     net.ensure_running().expect("every i2pd router still runs");

@@ -1,13 +1,16 @@
 //! Transit tunnels: other routers build tunnels through us and we carry their traffic.
 //!
-//! We take part as a **participant** (a middle hop) and as an **inbound gateway**: a
-//! ShortTunnelBuild addressed to us (directly, or in a garlic clove as i2pd sends it to ECIES
-//! hops) is opened, answered and sent on to the next hop. As a participant, TunnelData for an
-//! accepted tunnel gets our layer and goes to the next hop under its tunnel id; as an inbound
-//! gateway, each TunnelGateway message is fragmented into TunnelData for local delivery at the
-//! endpoint (`i2p_tunnel::gateway`), our layer added, and sent on. A request for the outbound
-//! endpoint is not supported yet and cannot even be rejected without garlic-wrapping the reply
-//! for the creator, so it is dropped (the creator's build times out, as for a silent hop).
+//! We take part in all three roles. A ShortTunnelBuild addressed to us (directly, or in a
+//! garlic clove as i2pd sends it to ECIES hops) is opened and answered; as a participant or
+//! inbound gateway we send it on to the next hop, as the outbound endpoint we send it back to
+//! the creator as an OutboundTunnelBuildReply, garlic-wrapped with the one-time key and tag
+//! from the build record, in a TunnelGateway message to the creator's reply tunnel (as i2pd).
+//! As a participant, TunnelData gets our layer and goes to the next hop under its tunnel id;
+//! as an inbound gateway, each TunnelGateway message is fragmented into TunnelData for local
+//! delivery at the endpoint (`i2p_tunnel::gateway`), our layer added, and sent on; as the
+//! outbound endpoint, TunnelData gets our layer (which removes the creator's last
+//! pre-encryption), is reassembled (`i2p_tunnel::data::Endpoint`) and each message is delivered
+//! as its instructions say: to a router, or into a tunnel through its gateway.
 //!
 //! Admission: at most `max_tunnels` at once; a receive tunnel id already in use is refused; a
 //! record whose ephemeral key we saw before (a replay) or whose request time is implausible is
@@ -18,7 +21,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use i2p_crypto::X25519Secret;
+use i2p_netdb::router_garlic::seal_reply;
 use i2p_transport::TransportHandle;
+use i2p_tunnel::data::{DeliveryInstructions, Endpoint, EndpointConfig};
 use i2p_tunnel::gateway::fragment_local;
 use i2p_tunnel::transit::{
     ACCEPT, LayerCipher, REJECT_BANDWIDTH, ReplayFilter, Role, open_short_record,
@@ -34,6 +39,8 @@ const FORWARD_EXPIRATION_MS: u64 = 20_000;
 
 struct TransitTunnel {
     role: Role,
+    /// outbound endpoint only: fragments waiting for the rest of their message
+    endpoint: Option<Endpoint>,
     next_router: Hash,
     next_tunnel: TunnelId,
     layer: LayerCipher,
@@ -124,14 +131,8 @@ impl Transit {
             return;
         }
         let role = req.role();
-        if role == Role::OutboundEndpoint {
-            self.stats.rejected += 1;
-            info!(%from, receive = req.receive_tunnel.0, "transit: outbound endpoint requested; not supported yet, dropped");
-            return;
-        }
         self.expire();
-        let admissible = matches!(role, Role::Participant | Role::InboundGateway)
-            && self.tunnels.len() < self.max_tunnels
+        let admissible = self.tunnels.len() < self.max_tunnels
             && !self.tunnels.contains_key(&req.receive_tunnel)
             && req.receive_tunnel.0 != 0;
         let status = if admissible { ACCEPT } else { REJECT_BANDWIDTH };
@@ -145,6 +146,8 @@ impl Transit {
                 req.receive_tunnel,
                 TransitTunnel {
                     role,
+                    endpoint: (role == Role::OutboundEndpoint)
+                        .then(|| Endpoint::new(EndpointConfig::default())),
                     next_router: req.next_router,
                     next_tunnel: req.next_tunnel,
                     layer: LayerCipher::new(&opened.keys.layer_key, &opened.keys.iv_key),
@@ -173,24 +176,99 @@ impl Transit {
             }
         };
         let expiration = now.saturating_add_millis(FORWARD_EXPIRATION_MS);
-        match I2npMessage::new(req.send_msg_id, expiration, body) {
-            Ok(msg) => transport.send(req.next_router, msg),
-            Err(e) => debug!(error = %e, "transit: cannot build the forwarded message"),
+        if role != Role::OutboundEndpoint {
+            match I2npMessage::new(req.send_msg_id, expiration, body) {
+                Ok(msg) => transport.send(req.next_router, msg),
+                Err(e) => debug!(error = %e, "transit: cannot build the forwarded message"),
+            }
+            return;
+        }
+        // the outbound endpoint answers the creator through its reply tunnel
+        let I2npBody::ShortTunnelBuild(records) = body else {
+            return;
+        };
+        let Some((key, tag)) = opened.keys.reply_garlic.as_ref() else {
+            return;
+        };
+        let reply = I2npMessage::new(
+            req.send_msg_id,
+            expiration,
+            I2npBody::OutboundTunnelBuildReply(records),
+        )
+        .ok()
+        .and_then(|m| seal_reply(&m, key, tag, 0).ok())
+        .and_then(|g| I2npMessage::new(rand::random(), expiration, I2npBody::Garlic(g)).ok())
+        .and_then(|g| TunnelGateway::new(req.next_tunnel, &g).ok())
+        .and_then(|tg| {
+            I2npMessage::new(rand::random(), expiration, I2npBody::TunnelGateway(tg)).ok()
+        });
+        match reply {
+            Some(m) => transport.send(req.next_router, m),
+            None => debug!("transit: cannot build the outbound endpoint's build reply"),
         }
     }
 
     /// TunnelData for one of our transit tunnels: add our layer, pass it on.
     pub fn on_tunnel_data(&mut self, data: TunnelData, now: Date, transport: &TransportHandle) {
-        let Some(t) = self.tunnels.get_mut(&data.tunnel_id) else {
+        let Some(t) = self
+            .tunnels
+            .get_mut(&data.tunnel_id)
+            .filter(|t| t.role != Role::InboundGateway)
+        else {
             self.stats.data_unknown_tunnel += 1;
             debug!(
                 tunnel = data.tunnel_id.0,
-                "transit: TunnelData for an unknown tunnel"
+                "transit: TunnelData for no tunnel of ours"
             );
             return;
         };
         let mut payload = data.data;
         t.layer.encrypt(&mut payload);
+        if let Some(endpoint) = t.endpoint.as_mut() {
+            let received = match endpoint.receive(&payload, now.as_millis()) {
+                Ok(r) => r,
+                Err(e) => {
+                    debug!(tunnel = data.tunnel_id.0, error = %e, "transit: bad TunnelData at our outbound endpoint");
+                    return;
+                }
+            };
+            for r in received {
+                let msg = match I2npMessage::parse(&r.message) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        debug!(error = %e, "transit: unparsable message at our outbound endpoint");
+                        continue;
+                    }
+                };
+                let (to, out) = match r.instructions {
+                    DeliveryInstructions::Router(h) => (h, Some(msg)),
+                    DeliveryInstructions::Tunnel(tid, h) => (
+                        h,
+                        TunnelGateway::new(tid, &msg).ok().and_then(|tg| {
+                            I2npMessage::new(
+                                rand::random(),
+                                now.saturating_add_millis(FORWARD_EXPIRATION_MS),
+                                I2npBody::TunnelGateway(tg),
+                            )
+                            .ok()
+                        }),
+                    ),
+                    DeliveryInstructions::Local => {
+                        debug!("transit: local delivery at an outbound endpoint ignored");
+                        continue;
+                    }
+                };
+                if let Some(out) = out {
+                    self.stats.data_forwarded += 1;
+                    t.forwarded += 1;
+                    if t.forwarded == 1 {
+                        info!(%to, "transit: first message delivered as outbound endpoint");
+                    }
+                    transport.send(to, out);
+                }
+            }
+            return;
+        }
         let body = I2npBody::TunnelData(TunnelData {
             tunnel_id: t.next_tunnel,
             data: payload,
