@@ -32,6 +32,9 @@ pub struct OurRouterConfig {
     pub log_level: String,
     /// `reseed.file`: a zip or SU3 of RouterInfos read when the netDb is small.
     pub reseed_file: Option<PathBuf>,
+    /// `router.distinct_subnets`: off by default here, because every test router lives in
+    /// 198.18.0.0/15 and a tunnel could otherwise never have two hops.
+    pub distinct_subnets: bool,
 }
 
 impl Default for OurRouterConfig {
@@ -44,6 +47,7 @@ impl Default for OurRouterConfig {
             bandwidth: 'X',
             log_level: "debug".into(),
             reseed_file: None,
+            distinct_subnets: false,
         }
     }
 }
@@ -58,11 +62,12 @@ impl OurRouterConfig {
         };
         format!(
             "# written by i2p-e2e\nnetwork:\n  net_id: {}\nrouter:\n  floodfill: {}\n  \
-             bandwidth: {}\nntcp2:\n  enabled: true\n  host: {}\n  port: {}\n{reseed}log:\n  \
+             bandwidth: {}\n  distinct_subnets: {}\nntcp2:\n  enabled: true\n  host: {}\n  port: {}\n{reseed}log:\n  \
              level: {}\n",
             self.net_id,
             self.floodfill,
             self.bandwidth,
+            self.distinct_subnets,
             self.ntcp2_host,
             self.ntcp2_port,
             self.log_level

@@ -24,6 +24,8 @@ use crate::keyfile::DataDir;
 use crate::netdb::{self, NetDbHandle, NetDbSettings, Outbound};
 use crate::router_info;
 use crate::transit::Transit;
+use i2p_netdb::router_garlic::{Delivery, open_reply};
+use i2p_tunnel::pool::{Candidate, Out, PoolConfig, PoolShape, TunnelPool};
 
 /// How often our RouterInfo is re-signed with a fresh date and published again.
 pub const REPUBLISH_INTERVAL: Duration = Duration::from_secs(30 * 60);
@@ -210,7 +212,12 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
             id.keys.encryption_secret().clone(),
             MAX_TRANSIT_TUNNELS,
         ),
+        pool: TunnelPool::new("exploratory", id.keys.hash(), pool_config(config)),
+        candidates: Vec::new(),
+        candidates_at: None,
     };
+    let mut pool_tick = tokio::time::interval(Duration::from_secs(1));
+    pool_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
@@ -219,6 +226,7 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
                 Some(ev) => dispatch.event(ev, &netdb, &transport),
                 None => break,
             },
+            _ = pool_tick.tick() => dispatch.tick(&netdb, &transport).await,
             _ = republish.tick() => {
                 match build_router_info(config, &id) {
                     Ok((bytes, ri)) => {
@@ -236,6 +244,10 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
                 let n = netdb.stats().await;
                 let st = transport.stats();
                 use std::sync::atomic::Ordering::Relaxed;
+                let now_ms = netdb::system_clock()().as_millis();
+                let (live_in, live_out) = dispatch.pool.live(now_ms);
+                let ps = *dispatch.pool.stats();
+                let (ended, rate) = ps.success_rate();
                 info!(
                     peers = st.sessions.load(Relaxed),
                     routers = c.routers,
@@ -252,6 +264,13 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
                     transit_accepted = dispatch.transit.stats().accepted,
                     transit_rejected = dispatch.transit.stats().rejected,
                     transit_forwarded = dispatch.transit.stats().data_forwarded,
+                    tunnels_in = live_in,
+                    tunnels_out = live_out,
+                    builds_ok = ps.built_inbound + ps.built_outbound,
+                    builds_ended = ended,
+                    build_success = format_args!("{:.0}%", rate * 100.0),
+                    tests_passed = ps.tests_passed,
+                    tests_failed = ps.tests_failed,
                     unhandled = dispatch.unhandled,
                     "status"
                 );
@@ -275,42 +294,26 @@ struct Dispatcher {
     /// messages no manager handles yet
     unhandled: u64,
     transit: Transit,
+    /// the exploratory pool: our own tunnels
+    pool: TunnelPool,
+    /// routers our tunnels may use, refreshed from the netDb
+    candidates: Vec<Candidate>,
+    candidates_at: Option<tokio::time::Instant>,
+}
+
+/// How often the list of tunnel candidates is taken from the netDb again.
+const CANDIDATES_REFRESH: Duration = Duration::from_secs(30);
+
+fn send_all(transport: &TransportHandle, out: Vec<Out>) {
+    for o in out {
+        transport.send(o.to, o.message);
+    }
 }
 
 impl Dispatcher {
     fn event(&mut self, ev: TransportEvent, netdb: &NetDbHandle, transport: &TransportHandle) {
         match ev {
-            TransportEvent::Message { from, msg } => match msg.body() {
-                I2npBody::ShortTunnelBuild(_)
-                | I2npBody::TunnelData(_)
-                | I2npBody::TunnelGateway(_) => {
-                    let now = netdb::system_clock()();
-                    match msg.into_body() {
-                        I2npBody::ShortTunnelBuild(r) => {
-                            self.transit.on_short_build(from, r, now, transport);
-                        }
-                        I2npBody::TunnelData(d) => self.transit.on_tunnel_data(d, now, transport),
-                        I2npBody::TunnelGateway(g) => {
-                            self.transit.on_tunnel_gateway(g, now, transport);
-                        }
-                        _ => {}
-                    }
-                }
-                I2npBody::DatabaseStore(_)
-                | I2npBody::DatabaseLookup(_)
-                | I2npBody::DatabaseSearchReply(_)
-                | I2npBody::DeliveryStatus(_)
-                | I2npBody::Garlic(_) => {
-                    netdb.deliver(from, msg);
-                }
-                _ => {
-                    self.unhandled += 1;
-                    debug!(
-                        type_id = msg.type_id(),
-                        "no handler for this I2NP message yet"
-                    );
-                }
-            },
+            TransportEvent::Message { from, msg } => self.message(from, msg, 0, netdb, transport),
             TransportEvent::RouterInfo { bytes, flood, .. } => {
                 netdb.router_info_learned(bytes, flood);
             }
@@ -319,6 +322,133 @@ impl Dispatcher {
             }
             TransportEvent::Connected { .. } | TransportEvent::Disconnected { .. } => {}
         }
+    }
+
+    /// One I2NP message from the directly connected router `from` (`depth` 0), or one that
+    /// came out of our own tunnel or a garlic clove for us (`depth` > 0).
+    fn message(
+        &mut self,
+        from: Hash,
+        msg: I2npMessage,
+        depth: u8,
+        netdb: &NetDbHandle,
+        transport: &TransportHandle,
+    ) {
+        let now = netdb::system_clock()();
+        let now_ms = now.as_millis();
+        let msg_id = msg.msg_id();
+        match msg.body() {
+            // replies to our own builds, by the message id we chose
+            I2npBody::ShortTunnelBuild(_) | I2npBody::OutboundTunnelBuildReply(_)
+                if self.pool.expects_build_reply(msg_id) =>
+            {
+                if let I2npBody::ShortTunnelBuild(r) | I2npBody::OutboundTunnelBuildReply(r) =
+                    msg.into_body()
+                {
+                    self.pool.on_build_reply(msg_id, r.records(), now_ms);
+                }
+            }
+            // tunnel traffic comes only straight from a peer, never out of a tunnel
+            I2npBody::TunnelData(_)
+            | I2npBody::TunnelGateway(_)
+            | I2npBody::ShortTunnelBuild(_)
+                if depth > 0 =>
+            {
+                self.unhandled += 1;
+                debug!(
+                    type_id = msg.type_id(),
+                    "tunnel message inside a tunnel or garlic dropped"
+                );
+            }
+            I2npBody::TunnelData(d) if self.pool.owns_inbound(d.tunnel_id) => {
+                for m in self.pool.on_tunnel_data(d, now_ms) {
+                    self.message(from, m, depth + 1, netdb, transport);
+                }
+            }
+            I2npBody::TunnelGateway(g) if depth == 0 => {
+                if let Some(inner) = self.pool.on_tunnel_gateway(g) {
+                    self.message(from, inner, depth + 1, netdb, transport);
+                } else if let I2npBody::TunnelGateway(g) = msg.into_body() {
+                    self.transit.on_tunnel_gateway(g, now, &mut &*transport);
+                }
+            }
+            I2npBody::ShortTunnelBuild(_) | I2npBody::TunnelData(_) => match msg.into_body() {
+                I2npBody::ShortTunnelBuild(r) => {
+                    self.transit.on_short_build(from, r, now, &mut &*transport);
+                }
+                I2npBody::TunnelData(d) => {
+                    self.transit.on_tunnel_data(d, now, &mut &*transport);
+                }
+                _ => {}
+            },
+            I2npBody::DeliveryStatus(s) if self.pool.on_delivery_status(s.msg_id, now_ms) => {}
+            I2npBody::Garlic(g) if depth < 3 => {
+                let key = g
+                    .data()
+                    .first_chunk::<8>()
+                    .and_then(|tag| Some((*tag, self.pool.garlic_reply_key(tag)?)));
+                match key {
+                    Some((tag, key)) => match open_reply(g, &key, &tag) {
+                        Ok(cloves) => {
+                            for c in cloves {
+                                if c.delivery == Delivery::Local {
+                                    self.message(from, c.message, depth + 1, netdb, transport);
+                                }
+                            }
+                        }
+                        Err(e) => debug!(error = %e, "garlic build reply did not open"),
+                    },
+                    None => {
+                        netdb.deliver(from, msg);
+                    }
+                }
+            }
+            I2npBody::DatabaseStore(_)
+            | I2npBody::DatabaseLookup(_)
+            | I2npBody::DatabaseSearchReply(_)
+            | I2npBody::DeliveryStatus(_)
+            | I2npBody::Garlic(_) => {
+                netdb.deliver(from, msg);
+            }
+            _ => {
+                self.unhandled += 1;
+                debug!(
+                    type_id = msg.type_id(),
+                    "no handler for this I2NP message yet"
+                );
+            }
+        }
+    }
+
+    /// Once a second: keep the pool (builds, expiry, tests).
+    async fn tick(&mut self, netdb: &NetDbHandle, transport: &TransportHandle) {
+        let stale = self
+            .candidates_at
+            .is_none_or(|t| t.elapsed() >= CANDIDATES_REFRESH);
+        if stale || self.candidates.is_empty() {
+            self.candidates = netdb.tunnel_candidates().await;
+            self.candidates_at = Some(tokio::time::Instant::now());
+        }
+        let now_ms = netdb::system_clock()().as_millis();
+        let out = self.pool.tick(now_ms, &self.candidates, &mut rand::rng());
+        send_all(transport, out);
+    }
+}
+
+/// The exploratory pool's settings from the configuration.
+fn pool_config(config: &Config) -> PoolConfig {
+    let e = &config.exploratory;
+    PoolConfig {
+        inbound: PoolShape {
+            length: e.inbound_length,
+            quantity: e.inbound_quantity,
+        },
+        outbound: PoolShape {
+            length: e.outbound_length,
+            quantity: e.outbound_quantity,
+        },
+        distinct_subnets: config.router.distinct_subnets,
+        ..PoolConfig::exploratory()
     }
 }
 

@@ -2,8 +2,8 @@
 //! default file (`router/node/config/default.yaml`). Tests below keep the three in agreement.
 
 use super::{
-    Bandwidth, BandwidthClass, Config, LogConfig, LogFormat, LogLevel, NetDbConfig, NetId,
-    NetworkConfig, Ntcp2Config, PortSetting, ReseedConfig, RouterConfig,
+    Bandwidth, BandwidthClass, Config, ExploratoryConfig, LogConfig, LogFormat, LogLevel,
+    NetDbConfig, NetId, NetworkConfig, Ntcp2Config, PortSetting, ReseedConfig, RouterConfig,
 };
 
 /// The commented default configuration, printed by `i2p-router --print-default-config`.
@@ -15,12 +15,17 @@ pub const KNOWN_KEYS: &[&str] = &[
     "router.floodfill",
     "router.bandwidth",
     "router.shared_percent",
+    "router.distinct_subnets",
     "ntcp2.enabled",
     "ntcp2.host",
     "ntcp2.port",
     "ntcp2.bind",
     "netdb.max_routers",
     "netdb.verify_publish",
+    "exploratory.inbound_length",
+    "exploratory.inbound_quantity",
+    "exploratory.outbound_length",
+    "exploratory.outbound_quantity",
     "reseed.threshold",
     "reseed.file",
     "reseed.urls",
@@ -42,6 +47,8 @@ impl Default for Config {
                 bandwidth: Bandwidth::Class(BandwidthClass::L),
                 // i2pd's default share ratio
                 shared_percent: 100,
+                // i2pd and Java I2P never build through two routers of one /16
+                distinct_subnets: true,
             },
             ntcp2: Ntcp2Config {
                 enabled: true,
@@ -52,6 +59,13 @@ impl Default for Config {
             netdb: NetDbConfig {
                 max_routers: 10_000,
                 verify_publish: true,
+            },
+            // i2pd's exploratory pool: 2 hops, 3 tunnels each way
+            exploratory: ExploratoryConfig {
+                inbound_length: 2,
+                inbound_quantity: 3,
+                outbound_length: 2,
+                outbound_quantity: 3,
             },
             reseed: ReseedConfig {
                 // i2pd's reseed.threshold

@@ -38,6 +38,7 @@ pub struct Config {
     pub router: RouterConfig,
     pub ntcp2: Ntcp2Config,
     pub netdb: NetDbConfig,
+    pub exploratory: ExploratoryConfig,
     pub reseed: ReseedConfig,
     pub log: LogConfig,
 }
@@ -60,6 +61,23 @@ pub struct RouterConfig {
     /// tunnels (0-100). It scales a KB/s figure before its class is chosen; a class letter is
     /// published as written.
     pub shared_percent: u8,
+    /// `router.distinct_subnets`: never put two routers of one IPv4 /16 into one of our
+    /// tunnels.
+    pub distinct_subnets: bool,
+}
+
+/// `exploratory:` section: the router's own tunnel pool (netDb traffic, tunnel tests, build
+/// replies).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExploratoryConfig {
+    /// `exploratory.inbound_length`: hops of our inbound tunnels (0-7).
+    pub inbound_length: u8,
+    /// `exploratory.inbound_quantity`: inbound tunnels kept (1-16).
+    pub inbound_quantity: u8,
+    /// `exploratory.outbound_length`: hops of our outbound tunnels (0-7).
+    pub outbound_length: u8,
+    /// `exploratory.outbound_quantity`: outbound tunnels kept (1-16).
+    pub outbound_quantity: u8,
 }
 
 /// `ntcp2:` section.
@@ -451,6 +469,37 @@ impl ConfigValue for UrlList {
 impl Serialize for UrlList {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0.join(","))
+    }
+}
+
+/// Hops in a tunnel, 0-7.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HopCount(pub u8);
+
+impl ConfigValue for HopCount {
+    const EXPECTED: &'static str = "a number of hops 0-7";
+    fn from_int(v: i128) -> Option<Self> {
+        u8::try_from(v).ok().filter(|n| *n <= 7).map(HopCount)
+    }
+    fn from_text(text: &str) -> Option<Self> {
+        text.trim().parse::<i128>().ok().and_then(Self::from_int)
+    }
+}
+
+/// A number of tunnels to keep, 1-16.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TunnelQuantity(pub u8);
+
+impl ConfigValue for TunnelQuantity {
+    const EXPECTED: &'static str = "a number of tunnels 1-16";
+    fn from_int(v: i128) -> Option<Self> {
+        u8::try_from(v)
+            .ok()
+            .filter(|n| (1..=16).contains(n))
+            .map(TunnelQuantity)
+    }
+    fn from_text(text: &str) -> Option<Self> {
+        text.trim().parse::<i128>().ok().and_then(Self::from_int)
     }
 }
 

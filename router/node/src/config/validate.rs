@@ -12,8 +12,9 @@ use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
 
 use super::tree::{self, Node};
 use super::{
-    Bandwidth, BandwidthClass, Config, ConfigError, ConfigValue, Count, Diagnostic, KNOWN_KEYS,
-    Loaded, LogFormat, LogLevel, NetId, Origin, Percent, PortSetting, UrlList,
+    Bandwidth, BandwidthClass, Config, ConfigError, ConfigValue, Count, Diagnostic, HopCount,
+    KNOWN_KEYS, Loaded, LogFormat, LogLevel, NetId, Origin, Percent, PortSetting, TunnelQuantity,
+    UrlList,
 };
 
 /// A value read through its [`ConfigValue`] spellings, with uniform error messages.
@@ -83,6 +84,7 @@ struct RawConfig {
     router: Option<RawRouter>,
     ntcp2: Option<RawNtcp2>,
     netdb: Option<RawNetDb>,
+    exploratory: Option<RawExploratory>,
     reseed: Option<RawReseed>,
     log: Option<RawLog>,
 }
@@ -92,6 +94,15 @@ struct RawConfig {
 struct RawNetDb {
     max_routers: Field<Count>,
     verify_publish: Field<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExploratory {
+    inbound_length: Field<HopCount>,
+    inbound_quantity: Field<TunnelQuantity>,
+    outbound_length: Field<HopCount>,
+    outbound_quantity: Field<TunnelQuantity>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -116,6 +127,7 @@ struct RawRouter {
     floodfill: Field<bool>,
     bandwidth: Field<Bandwidth>,
     shared_percent: Field<Percent>,
+    distinct_subnets: Field<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -307,6 +319,8 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
     let log = raw.log.unwrap_or_default();
     let netdb = raw.netdb.unwrap_or_default();
     let reseed = raw.reseed.unwrap_or_default();
+    let expl = raw.exploratory.unwrap_or_default();
+    let de = &d.exploratory;
     let opt = |f: Option<Spanned<V<std::path::PathBuf>>>| f.map(|s| s.value.0);
 
     let net_id = get(network.net_id, d.network.net_id);
@@ -334,6 +348,7 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
             floodfill: floodfill.value,
             bandwidth: bandwidth.value,
             shared_percent: shared.value.0,
+            distinct_subnets: get(router.distinct_subnets, d.router.distinct_subnets).value,
         },
         ntcp2: super::Ntcp2Config {
             enabled: enabled.value,
@@ -344,6 +359,20 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
         netdb: super::NetDbConfig {
             max_routers: get(netdb.max_routers, Count(d.netdb.max_routers)).value.0,
             verify_publish: get(netdb.verify_publish, d.netdb.verify_publish).value,
+        },
+        exploratory: super::ExploratoryConfig {
+            inbound_length: get(expl.inbound_length, HopCount(de.inbound_length))
+                .value
+                .0,
+            inbound_quantity: get(expl.inbound_quantity, TunnelQuantity(de.inbound_quantity))
+                .value
+                .0,
+            outbound_length: get(expl.outbound_length, HopCount(de.outbound_length))
+                .value
+                .0,
+            outbound_quantity: get(expl.outbound_quantity, TunnelQuantity(de.outbound_quantity))
+                .value
+                .0,
         },
         reseed: super::ReseedConfig {
             threshold: get(reseed.threshold, Count(d.reseed.threshold)).value.0,

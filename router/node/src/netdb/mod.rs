@@ -29,6 +29,8 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::reseed::{self, ReseedSources};
+use i2p_tunnel::build::HopPeer;
+use i2p_tunnel::pool::Candidate;
 use storage::NetDbDir;
 
 /// Capacity of the inbound channel (messages from transports).
@@ -125,6 +127,7 @@ enum Command {
     LookupRouter(Hash, oneshot::Sender<Option<RouterEntry>>),
     LookupLeaseSet(Hash, oneshot::Sender<Option<LeaseSetEntry>>),
     Router(Hash, oneshot::Sender<Option<RouterEntry>>),
+    TunnelCandidates(oneshot::Sender<Vec<Candidate>>),
     ClosestFloodfills(Hash, usize, oneshot::Sender<Vec<Hash>>),
     Stats(oneshot::Sender<Stats>),
     StoreLeaseSet {
@@ -217,6 +220,13 @@ impl NetDbHandle {
     /// The RouterInfo of `key` if we hold it (no network lookup).
     pub async fn router(&self, key: Hash) -> Option<RouterEntry> {
         self.ask(|tx| Command::Router(key, tx)).await.flatten()
+    }
+
+    /// Routers our tunnels may go through (see [`tunnel_candidate`]).
+    pub async fn tunnel_candidates(&self) -> Vec<Candidate> {
+        self.ask(Command::TunnelCandidates)
+            .await
+            .unwrap_or_default()
     }
 
     /// The `n` floodfills closest to `key` today.
@@ -519,6 +529,16 @@ impl Manager {
             Command::Router(key, reply) => {
                 let _ = reply.send(self.db.router(&key).cloned());
             }
+            Command::TunnelCandidates(reply) => {
+                let own = self.db.own_router_info().hash();
+                let c = self
+                    .db
+                    .routers()
+                    .filter(|e| e.hash() != own)
+                    .filter_map(tunnel_candidate)
+                    .collect();
+                let _ = reply.send(c);
+            }
             Command::Stats(reply) => {
                 let _ = reply.send(self.db.stats().clone());
             }
@@ -655,4 +675,41 @@ impl Manager {
             warn!(failed = errors.len(), first = %first, "netDb: cannot write the netDb directory");
         }
     }
+}
+
+/// A router that can be a hop of our tunnels: an X25519 (ECIES) router key, so that it reads
+/// short build records; a published NTCP2 address with host and port, the only transport we
+/// speak (the first hop must be reachable by us, later ones by their predecessors); not
+/// hidden, not unreachable, not reporting congestion.
+pub fn tunnel_candidate(e: &RouterEntry) -> Option<Candidate> {
+    let caps = e.caps();
+    if caps.hidden || caps.unreachable || caps.congestion.is_some() {
+        return None;
+    }
+    let ri = e.info();
+    let kc = ri.identity().keys_and_cert();
+    if kc.enc_type() != i2p_wire::EncType::X25519 {
+        return None;
+    }
+    let key: [u8; 32] = kc.encryption_key().try_into().ok()?;
+    let ntcp2 = ri
+        .addresses()
+        .iter()
+        .filter(|a| a.transport() == i2p_wire::Transport::Ntcp2)
+        .filter_map(|a| a.ntcp2().ok())
+        .find(|n| n.host.is_some() && n.port.is_some())?;
+    let subnet = match ntcp2.host {
+        Some(std::net::IpAddr::V4(v4)) => {
+            let [a, b, _, _] = v4.octets();
+            Some([a, b])
+        }
+        _ => None,
+    };
+    Some(Candidate {
+        peer: HopPeer {
+            router_hash: e.hash(),
+            static_key: i2p_crypto::X25519Public(key),
+        },
+        subnet,
+    })
 }
