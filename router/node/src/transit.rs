@@ -32,6 +32,28 @@ use i2p_wire::i2np::{I2npBody, ShortBuildRecords, TunnelData, TunnelGateway};
 use i2p_wire::{Date, Hash, I2npMessage, TunnelId};
 use tracing::{debug, info};
 
+/// Where transit sends what it forwards: the transport, or a list in tests.
+pub trait Outbox {
+    fn send(&mut self, to: Hash, msg: I2npMessage);
+}
+
+impl Outbox for &TransportHandle {
+    fn send(&mut self, to: Hash, msg: I2npMessage) {
+        TransportHandle::send(self, to, msg);
+    }
+}
+
+impl Outbox for Vec<(Hash, I2npMessage)> {
+    fn send(&mut self, to: Hash, msg: I2npMessage) {
+        self.push((to, msg));
+    }
+}
+
+/// Most build requests one previous hop may bring us per minute before we reject the rest
+/// (a flood from one peer must not fill the table for everyone). i2pd 2.45.1 has no such
+/// limit; Java I2P throttles per previous hop too.
+pub const MAX_REQUESTS_PER_PEER_MINUTE: u32 = 300;
+
 /// How long a transit tunnel lives after we accepted it.
 const TUNNEL_LIFETIME: Duration = Duration::from_secs(11 * 60);
 /// Expiration we put on build messages we forward.
@@ -54,6 +76,8 @@ pub struct TransitStats {
     pub builds_for_us: u64,
     pub accepted: u64,
     pub rejected: u64,
+    /// of those, because the previous hop exceeded its requests per minute
+    pub rejected_peer_rate: u64,
     pub unusable_records: u64,
     /// records whose ephemeral key we had seen, or whose time was implausible: dropped
     pub replayed_or_stale: u64,
@@ -67,6 +91,9 @@ pub struct Transit {
     our_hash: Hash,
     our_key: X25519Secret,
     max_tunnels: usize,
+    per_peer_minute: u32,
+    /// per previous hop: (minute, requests in it)
+    peer_requests: HashMap<Hash, (u64, u32)>,
     tunnels: HashMap<TunnelId, TransitTunnel>,
     replay: ReplayFilter,
     stats: TransitStats,
@@ -83,10 +110,22 @@ impl std::fmt::Debug for Transit {
 
 impl Transit {
     pub fn new(our_hash: Hash, our_key: X25519Secret, max_tunnels: usize) -> Transit {
+        Transit::with_limits(our_hash, our_key, max_tunnels, MAX_REQUESTS_PER_PEER_MINUTE)
+    }
+
+    /// As [`Transit::new`] with a per-previous-hop limit of requests per minute.
+    pub fn with_limits(
+        our_hash: Hash,
+        our_key: X25519Secret,
+        max_tunnels: usize,
+        per_peer_minute: u32,
+    ) -> Transit {
         Transit {
             our_hash,
             our_key,
             max_tunnels,
+            per_peer_minute,
+            peer_requests: HashMap::new(),
             tunnels: HashMap::new(),
             replay: ReplayFilter::new(100_000),
             stats: TransitStats::default(),
@@ -100,13 +139,28 @@ impl Transit {
         }
     }
 
+    /// Count a request from the previous hop `from`; false once it is over its limit for the
+    /// current minute.
+    fn count_peer_request(&mut self, from: Hash, now_secs: u64) -> bool {
+        let minute = now_secs / 60;
+        if self.peer_requests.len() > 50_000 {
+            self.peer_requests.retain(|_, (m, _)| *m == minute);
+        }
+        let e = self.peer_requests.entry(from).or_insert((minute, 0));
+        if e.0 != minute {
+            *e = (minute, 0);
+        }
+        e.1 = e.1.saturating_add(1);
+        e.1 <= self.per_peer_minute
+    }
+
     /// A ShortTunnelBuild from `from` (directly or out of a garlic clove).
     pub fn on_short_build(
         &mut self,
         from: Hash,
         records: ShortBuildRecords,
         now: Date,
-        transport: &TransportHandle,
+        transport: &mut dyn Outbox,
     ) {
         let mut records = records.into_records();
         let opened = match open_short_record(&records, &self.our_hash, &self.our_key) {
@@ -132,10 +186,17 @@ impl Transit {
         }
         let role = req.role();
         self.expire();
-        let admissible = self.tunnels.len() < self.max_tunnels
+        let peer_ok = self.count_peer_request(from, now_secs);
+        let admissible = peer_ok
+            && self.tunnels.len() < self.max_tunnels
             && !self.tunnels.contains_key(&req.receive_tunnel)
             && req.receive_tunnel.0 != 0;
+        // every refusal says "bandwidth", as i2pd and Java I2P do, so the reason stays hidden
+        // (spec/elgamal-tunnel-creation.md, reply codes)
         let status = if admissible { ACCEPT } else { REJECT_BANDWIDTH };
+        if !peer_ok {
+            self.stats.rejected_peer_rate += 1;
+        }
         if let Err(e) = opened.answer(&mut records, status, &mut rand::rng()) {
             debug!(error = %e, "transit: cannot answer a build record");
             return;
@@ -209,7 +270,7 @@ impl Transit {
     }
 
     /// TunnelData for one of our transit tunnels: add our layer, pass it on.
-    pub fn on_tunnel_data(&mut self, data: TunnelData, now: Date, transport: &TransportHandle) {
+    pub fn on_tunnel_data(&mut self, data: TunnelData, now: Date, transport: &mut dyn Outbox) {
         let Some(t) = self
             .tunnels
             .get_mut(&data.tunnel_id)
@@ -293,7 +354,7 @@ impl Transit {
 
     /// A TunnelGateway message for a tunnel we are the inbound gateway of: fragment the
     /// message for the endpoint, add our layer to each TunnelData, pass them on.
-    pub fn on_tunnel_gateway(&mut self, gw: TunnelGateway, now: Date, transport: &TransportHandle) {
+    pub fn on_tunnel_gateway(&mut self, gw: TunnelGateway, now: Date, transport: &mut dyn Outbox) {
         let Some(t) = self
             .tunnels
             .get_mut(&gw.tunnel_id())
@@ -345,5 +406,148 @@ impl Transit {
     pub fn expire(&mut self) {
         let now = Instant::now();
         self.tunnels.retain(|_, t| t.expires > now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use i2p_tunnel::build::{
+        BuildReplyCode, HopPeer, HopRole, LayerEncryption, PendingBuild, Record, RequestBuilder,
+        ShortRequest,
+    };
+    use i2p_wire::Mapping;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    const NOW_MS: u64 = 1_800_000_000_000;
+    const NEXT: Hash = Hash::from_bytes([0x77; 32]);
+
+    struct Us {
+        hash: Hash,
+        key: X25519Secret,
+    }
+
+    fn us() -> Us {
+        Us {
+            hash: Hash::from_bytes([0x11; 32]),
+            key: X25519Secret::from_bytes([0x42; 32]),
+        }
+    }
+
+    /// A one-hop build naming us as participant, receiving on `receive`.
+    fn build(us: &Us, receive: u32, rng: &mut StdRng) -> (Vec<Record>, PendingBuild) {
+        RequestBuilder::new()
+            .hop(
+                HopPeer {
+                    router_hash: us.hash,
+                    static_key: us.key.public(),
+                },
+                ShortRequest {
+                    receive_tunnel: TunnelId(receive),
+                    next_tunnel: TunnelId(receive + 1_000_000),
+                    next_router: NEXT,
+                    role: HopRole::Participant,
+                    layer_encryption: LayerEncryption::Aes,
+                    request_time_minutes: u32::try_from(NOW_MS / 60_000).unwrap(),
+                    expiration_secs: 600,
+                    next_msg_id: receive,
+                    options: Mapping::default(),
+                },
+            )
+            .build(rng)
+            .unwrap()
+    }
+
+    /// Send the build from `from`; the reply code we gave, read as the creator reads it.
+    fn ask(
+        t: &mut Transit,
+        from: Hash,
+        records: Vec<Record>,
+        pending: &PendingBuild,
+        now_ms: u64,
+    ) -> Option<BuildReplyCode> {
+        let mut out: Vec<(Hash, I2npMessage)> = Vec::new();
+        t.on_short_build(
+            from,
+            ShortBuildRecords::new(records).unwrap(),
+            Date::from_millis(now_ms),
+            &mut out,
+        );
+        let (to, msg) = out.pop()?;
+        assert_eq!(to, NEXT, "the build goes on to the next hop");
+        let I2npBody::ShortTunnelBuild(r) = msg.into_body() else {
+            panic!("a ShortTunnelBuild");
+        };
+        Some(pending.read_replies(r.records()).unwrap()[0].code)
+    }
+
+    fn data_passes(t: &mut Transit, receive: u32) -> bool {
+        let mut out: Vec<(Hash, I2npMessage)> = Vec::new();
+        let data = TunnelData {
+            tunnel_id: TunnelId(receive),
+            data: Box::new([5u8; 1024]),
+        };
+        t.on_tunnel_data(data, Date::from_millis(NOW_MS), &mut out);
+        matches!(out.as_slice(), [(to, m)] if *to == NEXT
+            && matches!(m.body(), I2npBody::TunnelData(d) if d.tunnel_id.0 == receive + 1_000_000))
+    }
+
+    #[test]
+    fn floods_are_rejected_with_bandwidth_while_tunnels_keep_working() {
+        let us = us();
+        let mut rng = StdRng::seed_from_u64(9);
+        let mut t = Transit::with_limits(us.hash, us.key.clone(), 20, 10);
+        let peer = |b: u8| Hash::from_bytes([b; 32]);
+
+        // five ordinary tunnels from peer 1
+        let mut first = None;
+        for id in 1..=5 {
+            let (records, pending) = build(&us, id, &mut rng);
+            if id == 1 {
+                first = Some(records.clone());
+            }
+            assert_eq!(
+                ask(&mut t, peer(1), records, &pending, NOW_MS),
+                Some(BuildReplyCode::ACCEPT)
+            );
+        }
+        assert!(data_passes(&mut t, 1));
+
+        // one previous hop floods: 10 a minute are accepted, the rest refused with 30
+        let mut codes = Vec::new();
+        for id in 100..150 {
+            let (records, pending) = build(&us, id, &mut rng);
+            codes.push(ask(&mut t, peer(2), records, &pending, NOW_MS).unwrap());
+        }
+        assert!(codes[..10].iter().all(|c| *c == BuildReplyCode::ACCEPT));
+        assert!(codes[10..].iter().all(|c| *c == BuildReplyCode::BANDWIDTH));
+        assert_eq!(t.stats().rejected_peer_rate, 40);
+
+        // many peers at once: accepted until the table is full (20), then 30
+        let mut accepted = 0;
+        let mut refused = 0;
+        for k in 0..50u8 {
+            let (records, pending) = build(&us, 1_000 + u32::from(k), &mut rng);
+            match ask(&mut t, peer(100 + k), records, &pending, NOW_MS).unwrap() {
+                BuildReplyCode::ACCEPT => accepted += 1,
+                BuildReplyCode::BANDWIDTH => refused += 1,
+                other => panic!("unexpected code {other:?}"),
+            }
+        }
+        assert_eq!((accepted, refused), (5, 45));
+        assert_eq!(t.stats().live, 20);
+
+        // the tunnels from before the floods still carry data
+        assert!(data_passes(&mut t, 1));
+        assert!(data_passes(&mut t, 100));
+
+        // a replayed record is dropped unanswered
+        let (_, pending) = build(&us, 1, &mut rng);
+        assert_eq!(ask(&mut t, peer(1), first.unwrap(), &pending, NOW_MS), None);
+        assert_eq!(t.stats().replayed_or_stale, 1);
+        assert_eq!(t.stats().accepted, 20);
     }
 }
