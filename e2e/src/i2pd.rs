@@ -87,6 +87,8 @@ pub struct I2pdNetBuilder {
     exploratory_hops: u8,
     boot: Boot,
     eepsite: bool,
+    /// eepsite tunnels only through these routers (i2pd `explicitPeers`), with this many hops
+    eepsite_through: Option<(Vec<String>, u8)>,
     loglevel: String,
     foreign: Vec<(Vec<u8>, Vec<usize>)>,
     reseed_zips: Vec<(usize, Vec<u8>)>,
@@ -105,6 +107,7 @@ impl Default for I2pdNetBuilder {
                 stagger: Duration::from_secs(2),
             },
             eepsite: false,
+            eepsite_through: None,
             loglevel: "info".into(),
             foreign: Vec::new(),
             reseed_zips: Vec::new(),
@@ -148,6 +151,14 @@ impl I2pdNetBuilder {
         self.boot = boot;
         self
     }
+    /// Build the eepsite's tunnels (both ways) only through `peers` (base64 router hashes,
+    /// i2pd's `explicitPeers`), `hops` long (at most `peers.len()`): the way to make traffic
+    /// pass a given router.
+    pub fn eepsite_through(mut self, peers: Vec<String>, hops: u8) -> Self {
+        self.eepsite_through = Some((peers, hops));
+        self
+    }
+
     /// Host an eepsite (i2pd `http` server tunnel) on router n-1 with a backend in the namespace.
     pub fn eepsite(mut self, on: bool) -> Self {
         self.eepsite = on;
@@ -635,10 +646,14 @@ subscriptions = http://none.invalid/hosts.txt\n\n\
         );
         write_file(&r.dir.join("i2pd.conf"), conf.as_bytes())?;
         let tunnels = if c.eepsite_router() == Some(i) {
+            let (hops, explicit) = match &c.eepsite_through {
+                Some((peers, n)) => (*n, format!("explicitPeers = {}\n", peers.join(","))),
+                None => (hops, String::new()),
+            };
             format!(
                 "[eepsite]\ntype = http\nhost = 127.0.0.1\nport = {EEPSITE_BACKEND_PORT}\n\
                  keys = eepsite.dat\ninbound.length = {hops}\noutbound.length = {hops}\n\
-                 inbound.quantity = 3\noutbound.quantity = 3\n"
+                 inbound.quantity = 3\noutbound.quantity = 3\n{explicit}"
             )
         } else {
             String::new()
@@ -857,6 +872,16 @@ subscriptions = http://none.invalid/hosts.txt\n\n\
 
     /// GET `path` on the eepsite through router `client`'s HTTP proxy, once.
     pub fn eepsite_get(&self, client: usize, path: &str) -> Result<http::HttpResponse> {
+        self.eepsite_get_within(client, path, Duration::from_secs(60))
+    }
+
+    /// As [`I2pdNet::eepsite_get`], giving up after `timeout` (for big files).
+    pub fn eepsite_get_within(
+        &self,
+        client: usize,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<http::HttpResponse> {
         let e = self
             .eepsite
             .as_ref()
@@ -866,7 +891,7 @@ subscriptions = http://none.invalid/hosts.txt\n\n\
         let host = e.b32.clone();
         self.env
             .netns()
-            .run(move || http::get(proxy, &url, &host, Duration::from_secs(60)))?
+            .run(move || http::get(proxy, &url, &host, timeout))?
     }
 
     /// Waits until the eepsite answers 200 through the last router's HTTP proxy (its LeaseSet is

@@ -1,0 +1,160 @@
+//! Issue acceptance (tunnels, item 3): real traffic transits our router. An i2pd-hosted eepsite
+//! serves a 20 MiB file to another i2pd router's HTTP proxy, and every tunnel of the eepsite
+//! passes through us: its server tunnel is configured with i2pd's `explicitPeers` = our router
+//! and length 1, so we are the inbound gateway of each of its inbound tunnels (requests and
+//! ACKs reach it through us) and the outbound endpoint of each of its outbound tunnels (the
+//! 20 MiB leave it through us, reassembled at our endpoint and handed to the client's inbound
+//! gateways). The download's SHA-256 must equal the file's; our router's transit counters and
+//! bytes sent are printed, and must account for the transfer.
+
+// Test code: helpers outside #[test] fns panic on failure, like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use i2p_e2e::ident::{self, RouterInfoSummary};
+use i2p_e2e::wait::{Check, tail_file, wait_until};
+use i2p_e2e::{I2pdNet, OurRouter, OurRouterConfig, TestEnv};
+use sha2::{Digest, Sha256};
+
+const SIZE: usize = 20 * 1024 * 1024;
+
+/// `key=value` from a log line.
+fn field(line: &str, key: &str) -> Option<u64> {
+    let pat = format!(" {key}=");
+    let at = line.find(&pat)? + pat.len();
+    let digits: String = line[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok()
+}
+
+#[test]
+fn eepsite_traffic_passes_through_our_router() {
+    let env = TestEnv::new("transit-traffic").expect("e2e environment");
+    let mut ours = OurRouter::prepare(
+        &env,
+        "ours",
+        OurRouterConfig {
+            net_id: 17,
+            ntcp2_host: Ipv4Addr::new(198, 18, 1, 40),
+            ntcp2_port: 12140,
+            floodfill: false,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let ri = ours.generate_router_info(Duration::from_secs(30)).unwrap();
+    let hash = RouterInfoSummary::parse(&ri).unwrap().hash_b64();
+
+    let net = I2pdNet::builder()
+        .routers(5)
+        .floodfills(3)
+        .net_id(17)
+        .eepsite(true)
+        .eepsite_through(vec![hash.clone()], 1)
+        .foreign_router_info(ri, &[])
+        .start(&env)
+        .expect("start 5 i2pd routers with an eepsite");
+    let seed = {
+        let infos: Vec<Vec<u8>> = (1..=5)
+            .map(|i| std::fs::read(net.router(i).router_info_path()).expect("i2pd router.info"))
+            .collect();
+        let refs: Vec<&[u8]> = infos.iter().map(Vec::as_slice).collect();
+        let path = env.dir().join("seed.zip");
+        std::fs::write(&path, ident::reseed_zip(&refs).unwrap()).unwrap();
+        path
+    };
+    // the reseed file is read at start; the config was written by prepare, so write it again
+    let mut config = ours.config().clone();
+    config.reseed_file = Some(seed);
+    std::fs::write(ours.config_path(), config.to_yaml()).unwrap();
+    let started = Instant::now();
+    ours.start().expect("start our router");
+    let diagnostics = || tail_file(&ours.log_path(), 30);
+
+    let eepsite = net.eepsite().expect("the net has an eepsite");
+    let body: Vec<u8> = {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        (0..SIZE)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect()
+    };
+    std::fs::write(eepsite.www.join("big.bin"), &body).unwrap();
+    let want = Sha256::digest(&body);
+
+    let first = net
+        .wait_eepsite_reachable(Duration::from_secs(400))
+        .expect("the eepsite answers through the client's HTTP proxy");
+    assert_eq!(first.status, 200);
+    println!(
+        "eepsite reachable through its tunnels via us {:.1} s after our start",
+        started.elapsed().as_secs_f64()
+    );
+    let endpoint_tunnels = ours
+        .log_lines_with(&["transit: participating", "OutboundEndpoint"])
+        .len();
+    let gateway_tunnels = ours
+        .log_lines_with(&["transit: participating", "InboundGateway"])
+        .len();
+    assert!(
+        endpoint_tunnels > 0 && gateway_tunnels > 0,
+        "the eepsite's tunnels must go through us ({endpoint_tunnels} endpoint, \
+         {gateway_tunnels} gateway)\n{}",
+        diagnostics()
+    );
+
+    let status_before = ours.log_lines_with(&["INFO status "]).len();
+    let t = Instant::now();
+    let got = net
+        .eepsite_get_within(net.client_router(), "/big.bin", Duration::from_secs(420))
+        .expect("download 20 MiB from the eepsite");
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(got.status, 200, "{}", got.text());
+    assert_eq!(got.body.len(), SIZE, "body length");
+    assert_eq!(Sha256::digest(&got.body), want, "SHA-256 of the download");
+    println!(
+        "20 MiB from the eepsite through our router in {secs:.1} s ({:.2} MiB/s), checksum ok",
+        20.0 / secs
+    );
+
+    // the next status line after the download: what we carried
+    let status = wait_until(
+        "a status line after the download",
+        Duration::from_secs(75),
+        || {
+            let l = ours.log_lines_with(&["INFO status "]);
+            Ok(if l.len() > status_before {
+                Check::Done(l.last().cloned().unwrap_or_default())
+            } else {
+                Check::NotYet("no status line yet".into())
+            })
+        },
+        diagnostics,
+    )
+    .unwrap();
+    let out_bytes = field(&status, "out_bytes").unwrap_or(0);
+    let forwarded = field(&status, "transit_forwarded").unwrap_or(0);
+    println!(
+        "our router: {} endpoint and {} gateway tunnels of the eepsite's, {} transit messages \
+         forwarded, {:.1} MiB sent in total",
+        ours.log_lines_with(&["transit: participating", "OutboundEndpoint"])
+            .len(),
+        ours.log_lines_with(&["transit: participating", "InboundGateway"])
+            .len(),
+        forwarded,
+        out_bytes as f64 / 1_048_576.0
+    );
+    assert!(
+        out_bytes as usize >= SIZE,
+        "we sent only {out_bytes} bytes: the 20 MiB did not pass us"
+    );
+    net.ensure_running().expect("every i2pd router still runs");
+}
