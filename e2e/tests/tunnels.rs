@@ -26,7 +26,7 @@ use i2p_e2e::{I2pdNet, OurRouter, OurRouterConfig, TestEnv};
 /// lifetime (600 s) plus the replacement margin.
 const WINDOW: Duration = Duration::from_secs(630);
 
-/// `key=value` from a log line.
+/// `key=value` from a log line (the first one).
 fn field(line: &str, key: &str) -> Option<u64> {
     let pat = format!("{key}=");
     let at = line.find(&pat)? + pat.len();
@@ -174,4 +174,31 @@ fn our_router_keeps_exploratory_tunnels_through_i2pd() {
         "no tunnel test came back through our tunnels\n{}",
         diagnostics()
     );
+
+    // the build results per peer outlive the process: saved at shutdown (0600), loaded again
+    ours.stop();
+    let file = ours.dir().join("tunnel-profiles.txt");
+    let text = std::fs::read_to_string(&file).expect("tunnel-profiles.txt after shutdown");
+    let peers = text.lines().filter(|l| !l.starts_with('#')).count();
+    assert!(peers >= 2, "profiles of at least two hops:\n{text}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "tunnel-profiles.txt mode");
+    std::thread::sleep(Duration::from_secs(2));
+    ours.start().expect("restart our router");
+    let loaded = wait_until(
+        "the profiles to be loaded after a restart",
+        Duration::from_secs(30),
+        || {
+            let l = ours.log_lines_with(&["tunnel peer profiles loaded"]);
+            Ok(match l.last() {
+                Some(l) => Check::Done(field(l, "peers").unwrap_or(0)),
+                None => Check::NotYet("not yet".into()),
+            })
+        },
+        diagnostics,
+    )
+    .unwrap();
+    println!("{peers} peer profiles saved at shutdown, {loaded} loaded at restart");
+    assert_eq!(loaded as usize, peers);
 }

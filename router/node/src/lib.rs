@@ -12,7 +12,8 @@
 //! - [`cli`]: the `i2p-router` binary (commands, logging, exit codes).
 //!
 //! Files in the data dir: `router.keys` and `ntcp2.keys` (0600), `router.info` (0644),
-//! `ntcp2.port` (the port chosen for `ntcp2.port: auto`), `router.lock` (held with `flock`
+//! `ntcp2.port` (the port chosen for `ntcp2.port: auto`), `tunnel-profiles.txt` (build results
+//! per peer, 0600), `router.lock` (held with `flock`
 //! while a command runs), and optionally `config.yaml` (read when `--config` is not given).
 
 pub mod cli;

@@ -31,6 +31,10 @@ use i2p_tunnel::pool::{Candidate, Out, PoolConfig, PoolShape, TunnelPool};
 pub const REPUBLISH_INTERVAL: Duration = Duration::from_secs(30 * 60);
 /// Most transit tunnels we carry at once (i2pd's default limit is 5000).
 pub const MAX_TRANSIT_TUNNELS: usize = 5000;
+/// How often the tunnel peer profiles are saved (also at shutdown).
+pub const PROFILE_SAVE_INTERVAL: Duration = Duration::from_secs(10 * 60);
+/// Tunnel build results per peer, kept across restarts (`i2p_tunnel::pool::write_profiles`).
+pub const PROFILES_FILE: &str = "tunnel-profiles.txt";
 /// How often a status line is logged.
 pub const STATUS_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -216,6 +220,10 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
         candidates: Vec::new(),
         candidates_at: None,
     };
+    let profiles_path = dir.file(PROFILES_FILE);
+    load_profiles(&profiles_path, &mut dispatch.pool);
+    let mut profile_save = tokio::time::interval(PROFILE_SAVE_INTERVAL);
+    profile_save.tick().await;
     let mut pool_tick = tokio::time::interval(Duration::from_secs(1));
     pool_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let shutdown = shutdown_signal();
@@ -227,6 +235,7 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
                 None => break,
             },
             _ = pool_tick.tick() => dispatch.tick(&netdb, &transport).await,
+            _ = profile_save.tick() => save_profiles(&profiles_path, &dispatch.pool),
             _ = republish.tick() => {
                 match build_router_info(config, &id) {
                     Ok((bytes, ri)) => {
@@ -281,6 +290,7 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
             }
         }
     }
+    save_profiles(&profiles_path, &dispatch.pool);
     drop(netdb);
     // the netDb task flushes pending writes when the last handle is gone; the transport's
     // lookup closure holds one, so stop waiting after a few seconds
@@ -435,6 +445,36 @@ impl Dispatcher {
     }
 }
 
+/// Load the saved peer profiles into the pool, halving the counts so results of earlier runs
+/// weigh less. A missing file is normal; unreadable lines are skipped with a warning.
+fn load_profiles(path: &Path, pool: &mut TunnelPool) {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => {
+            warn!(file = %path.display(), error = %e, "cannot read the tunnel peer profiles; starting without");
+            return;
+        }
+    };
+    let (profiles, errors) = i2p_tunnel::pool::read_profiles(&text);
+    for e in errors.iter().take(5) {
+        warn!(file = %path.display(), "tunnel peer profiles: {e}; line skipped");
+    }
+    info!(peers = profiles.len(), "tunnel peer profiles loaded");
+    pool.set_profiles(profiles);
+    pool.decay_profiles();
+}
+
+/// Save the pool's peer profiles (atomically, mode 0600: they show which routers we used).
+fn save_profiles(path: &Path, pool: &TunnelPool) {
+    let text = i2p_tunnel::pool::write_profiles(pool.profiles());
+    if let Err(e) =
+        crate::keyfile::write_replace(path, text.as_bytes(), crate::keyfile::SECRET_MODE)
+    {
+        warn!(file = %path.display(), error = %e, "cannot save the tunnel peer profiles");
+    }
+}
+
 /// The exploratory pool's settings from the configuration.
 fn pool_config(config: &Config) -> PoolConfig {
     let e = &config.exploratory;
@@ -442,10 +482,12 @@ fn pool_config(config: &Config) -> PoolConfig {
         inbound: PoolShape {
             length: e.inbound_length,
             quantity: e.inbound_quantity,
+            variance: e.inbound_length_variance,
         },
         outbound: PoolShape {
             length: e.outbound_length,
             quantity: e.outbound_quantity,
+            variance: e.outbound_length_variance,
         },
         distinct_subnets: config.router.distinct_subnets,
         ..PoolConfig::exploratory()

@@ -69,6 +69,9 @@ pub struct PoolShape {
     pub length: u8,
     /// Tunnels to keep.
     pub quantity: u8,
+    /// Random change of the length per tunnel, as i2pd's `lengthVariance`: positive adds
+    /// 0..=v hops, negative adds -v..=v; the result stays within 0–[`MAX_HOPS`].
+    pub variance: i8,
 }
 
 /// Pool settings. [`PoolConfig::exploratory`] is i2pd's exploratory pool.
@@ -101,10 +104,12 @@ impl PoolConfig {
             inbound: PoolShape {
                 length: 2,
                 quantity: 3,
+                variance: 0,
             },
             outbound: PoolShape {
                 length: 2,
                 quantity: 3,
+                variance: 0,
             },
             distinct_subnets: true,
             lifetime_ms: u64::from(DEFAULT_EXPIRATION_SECS) * 1000,
@@ -276,6 +281,122 @@ impl PeerProfile {
     fn doubtful(&self) -> bool {
         self.declined + self.timed_out > self.accepted + 2
     }
+
+    /// Halve every count (older results weigh less), as done once per save.
+    pub fn decay(&mut self) {
+        self.accepted /= 2;
+        self.declined /= 2;
+        self.timed_out /= 2;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.accepted == 0 && self.declined == 0 && self.timed_out == 0
+    }
+}
+
+/// A line of a profile table that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {reason}")]
+pub struct ProfileLineError {
+    pub line: usize,
+    pub reason: &'static str,
+}
+
+/// Most profiles kept in a table (the netDb holds at most a few thousand routers we use).
+pub const MAX_PROFILES: usize = 10_000;
+
+/// The text form of a profile table, one router per line:
+/// `<router hash, base64> <accepted> <declined> <timed out>`; `#` starts a comment line.
+pub fn write_profiles(profiles: &HashMap<Hash, PeerProfile>) -> String {
+    let mut lines: Vec<String> = profiles
+        .iter()
+        .filter(|(_, p)| !p.is_empty())
+        .map(|(h, p)| {
+            format!(
+                "{} {} {} {}",
+                h.to_base64(),
+                p.accepted,
+                p.declined,
+                p.timed_out
+            )
+        })
+        .collect();
+    lines.sort();
+    let mut out =
+        String::from("# tunnel build results per router: hash accepted declined timed-out\n");
+    for l in lines.iter().take(MAX_PROFILES) {
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
+}
+
+/// Read a table written by [`write_profiles`]. Lines that cannot be read are skipped and
+/// reported; at most [`MAX_PROFILES`] entries are taken.
+pub fn read_profiles(text: &str) -> (HashMap<Hash, PeerProfile>, Vec<ProfileLineError>) {
+    let mut map = HashMap::new();
+    let mut errors = Vec::new();
+    for (k, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if map.len() >= MAX_PROFILES {
+            errors.push(ProfileLineError {
+                line: k + 1,
+                reason: "too many entries; the rest is ignored",
+            });
+            break;
+        }
+        let fields: Vec<&str> = line.split_ascii_whitespace().collect();
+        let [hash, a, d, t] = fields.as_slice() else {
+            errors.push(ProfileLineError {
+                line: k + 1,
+                reason: "expected four fields: hash accepted declined timed-out",
+            });
+            continue;
+        };
+        let Ok(hash) = Hash::from_base64(hash) else {
+            errors.push(ProfileLineError {
+                line: k + 1,
+                reason: "not a base64 router hash",
+            });
+            continue;
+        };
+        let (Ok(accepted), Ok(declined), Ok(timed_out)) = (a.parse(), d.parse(), t.parse()) else {
+            errors.push(ProfileLineError {
+                line: k + 1,
+                reason: "counts must be numbers 0-4294967295",
+            });
+            continue;
+        };
+        map.insert(
+            hash,
+            PeerProfile {
+                accepted,
+                declined,
+                timed_out,
+            },
+        );
+    }
+    (map, errors)
+}
+
+/// A tunnel length from a shape: length plus its variance, within 0–[`MAX_HOPS`].
+fn vary<R: CryptoRng + ?Sized>(shape: PoolShape, rng: &mut R) -> u8 {
+    let base = i32::from(shape.length.min(MAX_HOPS));
+    let v = i32::from(shape.variance).abs();
+    let delta = if v == 0 {
+        0
+    } else {
+        let r = i32::try_from(rng.next_u32() % 1024).unwrap_or(0);
+        if shape.variance > 0 {
+            r % (v + 1)
+        } else {
+            r % (2 * v + 1) - v
+        }
+    };
+    u8::try_from((base + delta).clamp(0, i32::from(MAX_HOPS))).unwrap_or(shape.length)
 }
 
 /// One pool of our tunnels (both directions).
@@ -346,6 +467,17 @@ impl TunnelPool {
         &self.profiles
     }
 
+    /// Build results per peer, e.g. as saved by an earlier run ([`read_profiles`]).
+    pub fn set_profiles(&mut self, profiles: HashMap<Hash, PeerProfile>) {
+        self.profiles = profiles;
+    }
+
+    /// Halve every profile's counts (call when saving, so old results fade).
+    pub fn decay_profiles(&mut self) {
+        self.profiles.values_mut().for_each(PeerProfile::decay);
+        self.profiles.retain(|_, p| !p.is_empty());
+    }
+
     /// Established, unexpired tunnels: (inbound, outbound).
     pub fn live(&self, now_ms: u64) -> (usize, usize) {
         let count = |d| {
@@ -405,10 +537,6 @@ impl TunnelPool {
                     .filter(|p| p.direction == direction)
                     .count();
             for _ in covered..usize::from(shape.quantity) {
-                if shape.length == 0 {
-                    self.add_zero_hop(direction, now_ms, rng);
-                    continue;
-                }
                 match self.start_build(direction, now_ms, candidates, rng) {
                     Some(o) => out.extend(o),
                     None => break,
@@ -604,7 +732,11 @@ impl TunnelPool {
         candidates: &[Candidate],
         rng: &mut R,
     ) -> Option<Vec<Out>> {
-        let length = usize::from(self.shape(direction).length.min(MAX_HOPS));
+        let length = usize::from(vary(self.shape(direction), rng));
+        if length == 0 {
+            self.add_zero_hop(direction, now_ms, rng);
+            return Some(Vec::new());
+        }
         let Some(hops) = self.pick_hops(length, candidates, rng) else {
             self.stats.builds_no_peers += 1;
             debug!(pool = self.name, %direction, length, candidates = candidates.len(), "not enough peers for a tunnel");

@@ -409,10 +409,12 @@ fn outbound_tunnel_delivers_to_a_router_and_zero_hop_pools_work() {
         inbound: PoolShape {
             length: 0,
             quantity: 1,
+            variance: 0,
         },
         outbound: PoolShape {
             length: 0,
             quantity: 1,
+            variance: 0,
         },
         ..config()
     };
@@ -430,4 +432,66 @@ fn outbound_tunnel_delivers_to_a_router_and_zero_hop_pools_work() {
         panic!("a TunnelGateway to our own zero-hop tunnel");
     };
     assert_eq!(pool.on_tunnel_gateway(g).unwrap().to_bytes(), m.to_bytes());
+}
+
+#[test]
+fn variance_changes_lengths_within_bounds() {
+    let mut net = Net::new(8, Behaviour::Accept);
+    let cfg = PoolConfig {
+        inbound: PoolShape {
+            length: 1,
+            quantity: 16,
+            variance: 2,
+        },
+        outbound: PoolShape {
+            length: 7,
+            quantity: 16,
+            variance: -1,
+        },
+        ..config()
+    };
+    let mut pool = TunnelPool::new("test", net.us, cfg);
+    let mut rng = StdRng::seed_from_u64(6);
+    tick(&mut pool, &mut net, T0, &mut rng);
+    assert_eq!(pool.live(T0), (16, 16));
+    let s = *pool.stats();
+    assert_eq!((s.built_inbound, s.built_outbound), (16, 16));
+}
+
+#[test]
+fn profile_tables_round_trip_and_bad_lines_are_reported() {
+    use i2p_tunnel::pool::{PeerProfile, read_profiles, write_profiles};
+    let mut map = HashMap::new();
+    map.insert(
+        hash(1),
+        PeerProfile {
+            accepted: 5,
+            declined: 1,
+            timed_out: 2,
+        },
+    );
+    map.insert(
+        hash(2),
+        PeerProfile {
+            accepted: 0,
+            declined: 3,
+            timed_out: 0,
+        },
+    );
+    let text = write_profiles(&map);
+    let (back, errors) = read_profiles(&text);
+    assert_eq!(back, map);
+    assert!(errors.is_empty());
+
+    let bad = format!(
+        "{}\nnot-a-hash 1 2 3\n{} 1 2\n{} x 2 3\n",
+        text.trim_end(),
+        hash(3).to_base64(),
+        hash(4).to_base64()
+    );
+    let (back, errors) = read_profiles(&bad);
+    assert_eq!(back, map, "good lines are kept");
+    let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![4, 5, 6]);
+    assert!(errors[0].to_string().contains("line 4"));
 }

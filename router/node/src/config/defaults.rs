@@ -26,6 +26,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "exploratory.inbound_quantity",
     "exploratory.outbound_length",
     "exploratory.outbound_quantity",
+    "exploratory.inbound_length_variance",
+    "exploratory.outbound_length_variance",
     "reseed.threshold",
     "reseed.file",
     "reseed.urls",
@@ -66,6 +68,8 @@ impl Default for Config {
                 inbound_quantity: 3,
                 outbound_length: 2,
                 outbound_quantity: 3,
+                inbound_length_variance: 0,
+                outbound_length_variance: 0,
             },
             reseed: ReseedConfig {
                 // i2pd's reseed.threshold

@@ -78,6 +78,11 @@ pub struct ExploratoryConfig {
     pub outbound_length: u8,
     /// `exploratory.outbound_quantity`: outbound tunnels kept (1-16).
     pub outbound_quantity: u8,
+    /// `exploratory.inbound_length_variance`: random change of each inbound tunnel's length
+    /// (-3..3; positive adds 0..v hops, negative -v..v, as i2pd).
+    pub inbound_length_variance: i8,
+    /// `exploratory.outbound_length_variance`: the same for outbound tunnels.
+    pub outbound_length_variance: i8,
 }
 
 /// `ntcp2:` section.
@@ -480,6 +485,23 @@ impl ConfigValue for HopCount {
     const EXPECTED: &'static str = "a number of hops 0-7";
     fn from_int(v: i128) -> Option<Self> {
         u8::try_from(v).ok().filter(|n| *n <= 7).map(HopCount)
+    }
+    fn from_text(text: &str) -> Option<Self> {
+        text.trim().parse::<i128>().ok().and_then(Self::from_int)
+    }
+}
+
+/// A tunnel length variance, -3..3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LengthVariance(pub i8);
+
+impl ConfigValue for LengthVariance {
+    const EXPECTED: &'static str = "a length variance -3..3";
+    fn from_int(v: i128) -> Option<Self> {
+        i8::try_from(v)
+            .ok()
+            .filter(|n| (-3..=3).contains(n))
+            .map(LengthVariance)
     }
     fn from_text(text: &str) -> Option<Self> {
         text.trim().parse::<i128>().ok().and_then(Self::from_int)

@@ -13,8 +13,8 @@ use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
 use super::tree::{self, Node};
 use super::{
     Bandwidth, BandwidthClass, Config, ConfigError, ConfigValue, Count, Diagnostic, HopCount,
-    KNOWN_KEYS, Loaded, LogFormat, LogLevel, NetId, Origin, Percent, PortSetting, TunnelQuantity,
-    UrlList,
+    KNOWN_KEYS, LengthVariance, Loaded, LogFormat, LogLevel, NetId, Origin, Percent, PortSetting,
+    TunnelQuantity, UrlList,
 };
 
 /// A value read through its [`ConfigValue`] spellings, with uniform error messages.
@@ -103,6 +103,8 @@ struct RawExploratory {
     inbound_quantity: Field<TunnelQuantity>,
     outbound_length: Field<HopCount>,
     outbound_quantity: Field<TunnelQuantity>,
+    inbound_length_variance: Field<LengthVariance>,
+    outbound_length_variance: Field<LengthVariance>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -373,6 +375,18 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
             outbound_quantity: get(expl.outbound_quantity, TunnelQuantity(de.outbound_quantity))
                 .value
                 .0,
+            inbound_length_variance: get(
+                expl.inbound_length_variance,
+                LengthVariance(de.inbound_length_variance),
+            )
+            .value
+            .0,
+            outbound_length_variance: get(
+                expl.outbound_length_variance,
+                LengthVariance(de.outbound_length_variance),
+            )
+            .value
+            .0,
         },
         reseed: super::ReseedConfig {
             threshold: get(reseed.threshold, Count(d.reseed.threshold)).value.0,
