@@ -77,7 +77,8 @@ fn our_router_keeps_exploratory_tunnels_through_i2pd() {
     .unwrap();
     let started = Instant::now();
     ours.start().expect("start our router");
-    let diagnostics = || tail_file(&ours.log_path(), 40);
+    let log = ours.log_path();
+    let diagnostics = || tail_file(&log, 40);
     let changes = || ours.log_lines_with(&["tunnel pool changed"]);
 
     // ramp-up: both directions at 2 or more
