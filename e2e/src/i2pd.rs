@@ -90,6 +90,8 @@ pub struct I2pdNetBuilder {
     /// eepsite tunnels only through these routers (i2pd `explicitPeers`), with this many hops
     eepsite_through: Option<(Vec<String>, u8)>,
     loglevel: String,
+    /// routers left out of the run phase, for [`I2pdNet::start_late`]
+    held_back: Vec<usize>,
     foreign: Vec<(Vec<u8>, Vec<usize>)>,
     reseed_zips: Vec<(usize, Vec<u8>)>,
 }
@@ -109,6 +111,7 @@ impl Default for I2pdNetBuilder {
             eepsite: false,
             eepsite_through: None,
             loglevel: "info".into(),
+            held_back: Vec::new(),
             foreign: Vec::new(),
             reseed_zips: Vec::new(),
         }
@@ -164,6 +167,14 @@ impl I2pdNetBuilder {
         self.eepsite = on;
         self
     }
+    /// Leave these routers (1-based) out of the run phase: they get keys and a netDb like the
+    /// others but start only with [`I2pdNet::start_late`] (e.g. to publish their RouterInfo to
+    /// a floodfill that is running by then).
+    pub fn held_back(mut self, routers: &[usize]) -> Self {
+        self.held_back = routers.to_vec();
+        self
+    }
+
     /// i2pd log level (`info` default; `debug` for handshake detail).
     pub fn loglevel(mut self, level: &str) -> Self {
         self.loglevel = level.to_owned();
@@ -538,6 +549,9 @@ impl I2pdNet {
         self.timings.first_start = Some(first);
         for i in 1..=n {
             self.write_config(i, true)?;
+            if self.cfg.held_back.contains(&i) {
+                continue;
+            }
             let this_start = first.elapsed();
             self.timings.router_starts.push(this_start);
             self.start_router(i)?;
@@ -548,6 +562,35 @@ impl I2pdNet {
         }
         std::thread::sleep(Duration::from_secs(1));
         self.ensure_running()
+    }
+
+    /// Start a router held back by [`I2pdNetBuilder::held_back`] with a netDb directory holding
+    /// exactly the RouterInfos of routers `known` (1-based) and `extra`.
+    pub fn start_late(&mut self, i: usize, known: &[usize], extra: &[&[u8]]) -> Result<()> {
+        if !(1..=self.routers.len()).contains(&i)
+            || !self.cfg.held_back.contains(&i)
+            || self.routers[i - 1].process.is_some()
+        {
+            return Err(Error::Environment(format!(
+                "router {i} was not held back or already runs"
+            )));
+        }
+        let netdb = self.routers[i - 1].netdb_dir();
+        std::fs::remove_dir_all(&netdb)
+            .map_err(|e| Error::io(format!("clear {}", netdb.display()), e))?;
+        std::fs::create_dir_all(&netdb)
+            .map_err(|e| Error::io(format!("create {}", netdb.display()), e))?;
+        for &j in known {
+            let r = self
+                .routers
+                .get(j.wrapping_sub(1))
+                .ok_or_else(|| Error::Environment(format!("router {j} is not in the net")))?;
+            ident::install_into_netdb(&netdb, &read_file(&r.router_info_path())?)?;
+        }
+        for ri in extra {
+            ident::install_into_netdb(&netdb, ri)?;
+        }
+        self.start_router(i)
     }
 
     fn start_router(&mut self, i: usize) -> Result<()> {

@@ -35,6 +35,8 @@ pub struct OurRouterConfig {
     /// `router.distinct_subnets`: off by default here, because every test router lives in
     /// 198.18.0.0/15 and a tunnel could otherwise never have two hops.
     pub distinct_subnets: bool,
+    /// `exploratory.inbound_length` and `outbound_length`; `None` keeps the router's default.
+    pub exploratory_hops: Option<u8>,
 }
 
 impl Default for OurRouterConfig {
@@ -48,6 +50,7 @@ impl Default for OurRouterConfig {
             log_level: "debug".into(),
             reseed_file: None,
             distinct_subnets: false,
+            exploratory_hops: None,
         }
     }
 }
@@ -55,6 +58,10 @@ impl Default for OurRouterConfig {
 impl OurRouterConfig {
     /// The YAML text.
     pub fn to_yaml(&self) -> String {
+        let exploratory = match self.exploratory_hops {
+            Some(n) => format!("exploratory:\n  inbound_length: {n}\n  outbound_length: {n}\n"),
+            None => String::new(),
+        };
         let reseed = match &self.reseed_file {
             // a JSON string is a valid YAML scalar, whatever the path holds
             Some(p) => format!("reseed:\n  file: {:?}\n", p.display().to_string()),
@@ -62,7 +69,7 @@ impl OurRouterConfig {
         };
         format!(
             "# written by i2p-e2e\nnetwork:\n  net_id: {}\nrouter:\n  floodfill: {}\n  \
-             bandwidth: {}\n  distinct_subnets: {}\nntcp2:\n  enabled: true\n  host: {}\n  port: {}\n{reseed}log:\n  \
+             bandwidth: {}\n  distinct_subnets: {}\nntcp2:\n  enabled: true\n  host: {}\n  port: {}\n{reseed}{exploratory}log:\n  \
              level: {}\n",
             self.net_id,
             self.floodfill,

@@ -73,6 +73,10 @@ fn our_routers_join_an_i2pd_net() {
         "ours-a",
         OurRouterConfig {
             reseed_file: Some(seed(1)),
+            // zero-hop tunnels: with 2-hop tunnels A dials every router within a second of
+            // its start and i2pd reuses those sessions, so no i2pd router would ever dial A,
+            // which is what this test must see (tunnels are e2e/tests/tunnels.rs's subject)
+            exploratory_hops: Some(0),
             ..config(10, true)
         },
     )

@@ -92,6 +92,10 @@ pub struct NetDb<R> {
     pub(crate) publish: PublishState,
     /// RouterInfos added (not updated) since start: exploration watches it
     pub(crate) learned: u64,
+    /// RouterInfos we flooded: key -> published date of the version (so a version that
+    /// reached us first through a transport handshake is still flooded when its publisher
+    /// stores it with us, but only once)
+    pub(crate) flooded: HashMap<Hash, Date>,
     pub(crate) next_expiry: Date,
     pub(crate) stats: Stats,
 }
@@ -121,6 +125,7 @@ impl<R: CryptoRng> NetDb<R> {
             explore: ExploreState::new(now),
             publish: PublishState::new(now),
             learned: 0,
+            flooded: HashMap::new(),
             next_expiry: now.saturating_add_millis(cfg.expiry.interval_ms),
             stats: Stats::default(),
             cfg,

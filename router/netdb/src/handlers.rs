@@ -73,7 +73,12 @@ impl<R: CryptoRng> NetDb<R> {
                 match self.store_router_info(Some(&key), g.decompressed(), origin, out, now) {
                     Ok((outcome, entry)) => {
                         self.router_info_arrived(&entry, now, out);
-                        if flood && outcome.changed() {
+                        // also an unchanged entry, if this version was never flooded: routers
+                        // usually connect to us (their RouterInfo in the handshake) before they
+                        // store it with a reply token
+                        let fresh_version =
+                            self.flooded.get(&key).copied() != Some(entry.published());
+                        if flood && (outcome.changed() || fresh_version) {
                             self.flood_router_info(&entry, Some(from), now, out);
                         }
                     }
@@ -117,6 +122,11 @@ impl<R: CryptoRng> NetDb<R> {
         let Some(body) = self.router_info_store(entry) else {
             return;
         };
+        if self.flooded.len() >= 10_000 {
+            let cutoff = now.saturating_sub_millis(MAX_FLOOD_AGE_MS);
+            self.flooded.retain(|_, published| *published >= cutoff);
+        }
+        self.flooded.insert(entry.hash(), entry.published());
         self.flood(entry.hash(), body, from, now, out);
     }
 

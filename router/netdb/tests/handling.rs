@@ -630,6 +630,42 @@ fn floodfill_floods_only_fresh_router_infos() {
 }
 
 #[test]
+fn a_router_info_learned_in_a_handshake_is_flooded_once_its_owner_stores_it() {
+    let (_me, mut d, _ffs, _) = populated(6, 0);
+    let sender = TestRouter::new(52, 52, false, T0);
+    // NTCP2 message 3 brought it first
+    d.learn_router_info(&sender.bytes(), Origin::Transport { flood: false }, T0)
+        .unwrap();
+    let store = |token| {
+        ri_store(
+            sender.hash(),
+            &sender.bytes(),
+            Some(StoreReply {
+                token,
+                tunnel_id: TunnelId(0),
+                gateway: sender.hash(),
+            }),
+        )
+    };
+    let floods = |a: &[Action]| {
+        sends(a)
+            .into_iter()
+            .filter(|(_, m)| m.type_id() == 1)
+            .count()
+    };
+    let a = d.handle_message(sender.hash(), store(1), T0);
+    assert_eq!(
+        floods(&a),
+        3,
+        "the publish is flooded although the entry did not change"
+    );
+    // the same version again: acknowledged, not flooded twice
+    let a = d.handle_message(sender.hash(), store(2), T0);
+    assert_eq!(floods(&a), 0);
+    assert_eq!(sends(&a).len(), 1, "only the DeliveryStatus");
+}
+
+#[test]
 fn router_infos_expire_by_age_and_netdb_size() {
     let me = TestRouter::new(1, 1, false, T0);
     let mut cfg = config(false);

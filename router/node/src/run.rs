@@ -23,7 +23,7 @@ use crate::identity::{self, Ntcp2Keys, RouterKeys};
 use crate::keyfile::DataDir;
 use crate::netdb::{self, NetDbHandle, NetDbSettings, Outbound};
 use crate::router_info;
-use crate::transit::Transit;
+use crate::transit::{Outbox, Transit};
 use i2p_netdb::router_garlic::{Delivery, open_reply};
 use i2p_tunnel::pool::{Candidate, Out, PoolConfig, PoolShape, TunnelPool};
 
@@ -210,6 +210,7 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
     let mut status = tokio::time::interval(STATUS_INTERVAL);
     status.tick().await;
     let mut dispatch = Dispatcher {
+        us: id.keys.hash(),
         unhandled: 0,
         transit: Transit::new(
             id.keys.hash(),
@@ -299,8 +300,43 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
     Ok(())
 }
 
+/// How a message reached the dispatcher.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Via {
+    /// straight from a connected router
+    Peer,
+    /// out of one of our inbound tunnels or a garlic clove addressed to us
+    OurTunnel,
+    /// delivered to our own router by our outbound-endpoint role (i2pd's tunnels may end at us
+    /// and address a message to us, e.g. a netDb store to our floodfill)
+    Loopback,
+}
+
+/// Nesting limit for messages that come out of other messages.
+const MAX_DISPATCH_DEPTH: u8 = 4;
+
+/// The transit outbox of the dispatcher: messages for our own router come back to the
+/// dispatcher instead of going to the transport (which would drop them).
+struct LoopbackOutbox<'t> {
+    transport: &'t TransportHandle,
+    us: Hash,
+    local: Vec<I2npMessage>,
+}
+
+impl Outbox for LoopbackOutbox<'_> {
+    fn send(&mut self, to: Hash, msg: I2npMessage) {
+        if to == self.us {
+            self.local.push(msg);
+        } else {
+            self.transport.send(to, msg);
+        }
+    }
+}
+
 /// Routes inbound transport events to the managers that own them.
 struct Dispatcher {
+    /// our router hash
+    us: Hash,
     /// messages no manager handles yet
     unhandled: u64,
     transit: Transit,
@@ -323,7 +359,9 @@ fn send_all(transport: &TransportHandle, out: Vec<Out>) {
 impl Dispatcher {
     fn event(&mut self, ev: TransportEvent, netdb: &NetDbHandle, transport: &TransportHandle) {
         match ev {
-            TransportEvent::Message { from, msg } => self.message(from, msg, 0, netdb, transport),
+            TransportEvent::Message { from, msg } => {
+                self.message(from, msg, 0, Via::Peer, netdb, transport);
+            }
             TransportEvent::RouterInfo { bytes, flood, .. } => {
                 netdb.router_info_learned(bytes, flood);
             }
@@ -334,16 +372,23 @@ impl Dispatcher {
         }
     }
 
-    /// One I2NP message from the directly connected router `from` (`depth` 0), or one that
-    /// came out of our own tunnel or a garlic clove for us (`depth` > 0).
+    /// One I2NP message: from the directly connected router `from` ([`Via::Peer`], `depth`
+    /// 0), out of our own inbound tunnel or a garlic clove for us ([`Via::OurTunnel`]), or
+    /// handed to us by our own outbound endpoint role ([`Via::Loopback`]).
     fn message(
         &mut self,
         from: Hash,
         msg: I2npMessage,
         depth: u8,
+        via: Via,
         netdb: &NetDbHandle,
         transport: &TransportHandle,
     ) {
+        if depth > MAX_DISPATCH_DEPTH {
+            self.unhandled += 1;
+            debug!(type_id = msg.type_id(), "message nested too deep, dropped");
+            return;
+        }
         let now = netdb::system_clock()();
         let now_ms = now.as_millis();
         let msg_id = msg.msg_id();
@@ -358,11 +403,11 @@ impl Dispatcher {
                     self.pool.on_build_reply(msg_id, r.records(), now_ms);
                 }
             }
-            // tunnel traffic comes only straight from a peer, never out of a tunnel
+            // tunnel traffic never comes out of our own tunnels or garlic
             I2npBody::TunnelData(_)
             | I2npBody::TunnelGateway(_)
             | I2npBody::ShortTunnelBuild(_)
-                if depth > 0 =>
+                if via == Via::OurTunnel =>
             {
                 self.unhandled += 1;
                 debug!(
@@ -372,25 +417,29 @@ impl Dispatcher {
             }
             I2npBody::TunnelData(d) if self.pool.owns_inbound(d.tunnel_id) => {
                 for m in self.pool.on_tunnel_data(d, now_ms) {
-                    self.message(from, m, depth + 1, netdb, transport);
+                    self.message(from, m, depth + 1, Via::OurTunnel, netdb, transport);
                 }
             }
-            I2npBody::TunnelGateway(g) if depth == 0 => {
+            I2npBody::TunnelGateway(g) => {
                 if let Some(inner) = self.pool.on_tunnel_gateway(g) {
-                    self.message(from, inner, depth + 1, netdb, transport);
+                    self.message(from, inner, depth + 1, Via::OurTunnel, netdb, transport);
                 } else if let I2npBody::TunnelGateway(g) = msg.into_body() {
-                    self.transit.on_tunnel_gateway(g, now, &mut &*transport);
+                    let mut out = self.outbox(transport);
+                    self.transit.on_tunnel_gateway(g, now, &mut out);
+                    self.loopback(out.local, depth, netdb, transport);
                 }
             }
-            I2npBody::ShortTunnelBuild(_) | I2npBody::TunnelData(_) => match msg.into_body() {
-                I2npBody::ShortTunnelBuild(r) => {
-                    self.transit.on_short_build(from, r, now, &mut &*transport);
+            I2npBody::ShortTunnelBuild(_) | I2npBody::TunnelData(_) => {
+                let mut out = self.outbox(transport);
+                match msg.into_body() {
+                    I2npBody::ShortTunnelBuild(r) => {
+                        self.transit.on_short_build(from, r, now, &mut out);
+                    }
+                    I2npBody::TunnelData(d) => self.transit.on_tunnel_data(d, now, &mut out),
+                    _ => {}
                 }
-                I2npBody::TunnelData(d) => {
-                    self.transit.on_tunnel_data(d, now, &mut &*transport);
-                }
-                _ => {}
-            },
+                self.loopback(out.local, depth, netdb, transport);
+            }
             I2npBody::DeliveryStatus(s) if self.pool.on_delivery_status(s.msg_id, now_ms) => {}
             I2npBody::Garlic(g) if depth < 3 => {
                 let key = g
@@ -402,7 +451,14 @@ impl Dispatcher {
                         Ok(cloves) => {
                             for c in cloves {
                                 if c.delivery == Delivery::Local {
-                                    self.message(from, c.message, depth + 1, netdb, transport);
+                                    self.message(
+                                        from,
+                                        c.message,
+                                        depth + 1,
+                                        Via::OurTunnel,
+                                        netdb,
+                                        transport,
+                                    );
                                 }
                             }
                         }
@@ -427,6 +483,27 @@ impl Dispatcher {
                     "no handler for this I2NP message yet"
                 );
             }
+        }
+    }
+
+    fn outbox<'t>(&self, transport: &'t TransportHandle) -> LoopbackOutbox<'t> {
+        LoopbackOutbox {
+            transport,
+            us: self.us,
+            local: Vec::new(),
+        }
+    }
+
+    /// Messages our outbound endpoint role delivered to our own router.
+    fn loopback(
+        &mut self,
+        local: Vec<I2npMessage>,
+        depth: u8,
+        netdb: &NetDbHandle,
+        transport: &TransportHandle,
+    ) {
+        for m in local {
+            self.message(self.us, m, depth + 1, Via::Loopback, netdb, transport);
         }
     }
 
