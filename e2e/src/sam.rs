@@ -92,6 +92,25 @@ impl SamControl {
         })
     }
 
+    /// `STREAM CONNECT` to `destination` (base64 or a name, e.g. `xxx.b32.i2p`) for session
+    /// `id`, on this fresh connection; from then on the connection carries the stream. Returns
+    /// its reader (which may already hold stream bytes) and writer.
+    pub fn stream_connect(
+        mut self,
+        id: &str,
+        destination: &str,
+        timeout: Duration,
+    ) -> Result<(BufReader<TcpStream>, TcpStream)> {
+        let r = self.command_with_timeout(
+            &format!("STREAM CONNECT ID={id} DESTINATION={destination} SILENT=false"),
+            timeout,
+        )?;
+        if !r.ok() {
+            return Err(Error::parse("SAM STREAM STATUS", r.line));
+        }
+        Ok((self.reader, self.writer))
+    }
+
     /// Sends one line and reads one reply line.
     pub fn command(&mut self, line: &str) -> Result<SamReply> {
         self.command_with_timeout(line, Duration::from_secs(30))
