@@ -10,10 +10,10 @@
 //! (The client side is pinned rather than the eepsite because i2pd 2.45.1 gives up publishing
 //! a LeaseSet when its first inbound tunnel is ready before any outbound one and tries again
 //! only when the LeaseSet changes; with a pinned one-hop server pool that can take ten minutes.
-//! A client's LeaseSet travels with its first message and needs no publishing. The session
-//! asks for an ECIES destination, `i2cp.leaseSetEncType=4,0`: an i2pd destination without ECIES
-//! builds its outbound tunnels with VariableTunnelBuild and long records, which we do not read
-//! yet.)
+//! A client's LeaseSet travels with its first message and needs no publishing.)
+//!
+//! The SAM session keeps i2pd's default encryption type (ElGamal only), so i2pd builds its
+//! outbound tunnels with VariableTunnelBuild and long ECIES records, which must work too.
 
 // Test code: helpers outside #[test] fns panic on failure, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -124,7 +124,7 @@ fn eepsite_traffic_passes_through_our_router() {
                 &private,
                 &format!(
                     "inbound.length=1 outbound.length=1 inbound.quantity=2 outbound.quantity=2 \
-                     i2cp.leaseSetEncType=4,0 explicitPeers={peers}"
+                     explicitPeers={peers}"
                 ),
                 Duration::from_secs(180),
             )?;
@@ -150,6 +150,18 @@ fn eepsite_traffic_passes_through_our_router() {
             &format!("from={r5}"),
         ])
         .len();
+    let long_records = ours
+        .log_lines_with(&[
+            "transit: VariableTunnelBuild (long records) answered",
+            "status=0",
+        ])
+        .len();
+    println!("{long_records} VariableTunnelBuild requests (long records) accepted");
+    assert!(
+        long_records > 0,
+        "no long-record build was accepted\n{}",
+        diagnostics()
+    );
     assert!(
         endpoint_tunnels > 0 && gateway_tunnels > 0,
         "router 5's tunnels must go through us ({endpoint_tunnels} endpoint, \

@@ -429,11 +429,20 @@ impl Dispatcher {
                     self.loopback(out.local, depth, netdb, transport);
                 }
             }
-            I2npBody::ShortTunnelBuild(_) | I2npBody::TunnelData(_) => {
+            I2npBody::VariableTunnelBuild(_) if via == Via::OurTunnel => {
+                self.unhandled += 1;
+                debug!("tunnel build inside a tunnel or garlic dropped");
+            }
+            I2npBody::ShortTunnelBuild(_)
+            | I2npBody::TunnelData(_)
+            | I2npBody::VariableTunnelBuild(_) => {
                 let mut out = self.outbox(transport);
                 match msg.into_body() {
                     I2npBody::ShortTunnelBuild(r) => {
                         self.transit.on_short_build(from, r, now, &mut out);
+                    }
+                    I2npBody::VariableTunnelBuild(r) => {
+                        self.transit.on_variable_build(from, r, now, &mut out);
                     }
                     I2npBody::TunnelData(d) => self.transit.on_tunnel_data(d, now, &mut out),
                     _ => {}

@@ -25,10 +25,13 @@ use i2p_netdb::router_garlic::seal_reply;
 use i2p_transport::TransportHandle;
 use i2p_tunnel::data::{DeliveryInstructions, Endpoint, EndpointConfig};
 use i2p_tunnel::gateway::fragment_local;
+use i2p_tunnel::long_record::open_long_record;
 use i2p_tunnel::transit::{
     ACCEPT, LayerCipher, REJECT_BANDWIDTH, ReplayFilter, Role, open_short_record,
 };
-use i2p_wire::i2np::{I2npBody, ShortBuildRecords, TunnelData, TunnelGateway};
+use i2p_wire::i2np::{
+    I2npBody, ShortBuildRecords, TunnelData, TunnelGateway, VariableBuildRecords,
+};
 use i2p_wire::{Date, Hash, I2npMessage, TunnelId};
 use tracing::{debug, info};
 
@@ -59,6 +62,14 @@ const TUNNEL_LIFETIME: Duration = Duration::from_secs(11 * 60);
 /// Expiration we put on build messages we forward.
 const FORWARD_EXPIRATION_MS: u64 = 20_000;
 
+/// What admission needs to know of a request, short or long.
+struct Request {
+    receive: TunnelId,
+    next_router: Hash,
+    next_tunnel: TunnelId,
+    role: Role,
+}
+
 struct TransitTunnel {
     role: Role,
     /// outbound endpoint only: fragments waiting for the rest of their message
@@ -79,6 +90,8 @@ pub struct TransitStats {
     /// of those, because the previous hop exceeded its requests per minute
     pub rejected_peer_rate: u64,
     pub unusable_records: u64,
+    /// requests that came in long records (VariableTunnelBuild)
+    pub long_records: u64,
     /// records whose ephemeral key we had seen, or whose time was implausible: dropped
     pub replayed_or_stale: u64,
     pub data_forwarded: u64,
@@ -154,6 +167,131 @@ impl Transit {
         e.1 <= self.per_peer_minute
     }
 
+    /// Decide on a request (limits, free tunnel id) and, when accepted, add the tunnel.
+    /// Returns the reply status.
+    fn admit(&mut self, from: Hash, req: Request, layer: LayerCipher, now_secs: u64) -> u8 {
+        self.expire();
+        let peer_ok = self.count_peer_request(from, now_secs);
+        let admissible = peer_ok
+            && self.tunnels.len() < self.max_tunnels
+            && !self.tunnels.contains_key(&req.receive)
+            && req.receive.0 != 0;
+        if !peer_ok {
+            self.stats.rejected_peer_rate += 1;
+        }
+        // every refusal says "bandwidth", as i2pd and Java I2P do, so the reason stays hidden
+        // (spec/elgamal-tunnel-creation.md, reply codes)
+        if !admissible {
+            self.stats.rejected += 1;
+            info!(%from, role = ?req.role, status = REJECT_BANDWIDTH, "transit: build request rejected");
+            return REJECT_BANDWIDTH;
+        }
+        self.stats.accepted += 1;
+        self.tunnels.insert(
+            req.receive,
+            TransitTunnel {
+                role: req.role,
+                endpoint: (req.role == Role::OutboundEndpoint)
+                    .then(|| Endpoint::new(EndpointConfig::default())),
+                next_router: req.next_router,
+                next_tunnel: req.next_tunnel,
+                layer,
+                expires: Instant::now() + TUNNEL_LIFETIME,
+                forwarded: 0,
+            },
+        );
+        info!(
+            %from,
+            receive = req.receive.0,
+            next = %req.next_router,
+            next_tunnel = req.next_tunnel.0,
+            live = self.tunnels.len(),
+            role = ?req.role,
+            "transit: participating in a tunnel"
+        );
+        ACCEPT
+    }
+
+    /// A VariableTunnelBuild (long ECIES records) from `from`: what i2pd destinations without
+    /// ECIES send (`i2p_tunnel::long_record`). Answered like a short build; the outbound
+    /// endpoint sends the records back as a VariableTunnelBuildReply in a TunnelGateway message
+    /// to the reply tunnel, without garlic (i2pd `HandleVariableTunnelBuildMsg`).
+    pub fn on_variable_build(
+        &mut self,
+        from: Hash,
+        records: VariableBuildRecords,
+        now: Date,
+        transport: &mut dyn Outbox,
+    ) {
+        let mut records = records.into_records();
+        let opened = match open_long_record(&records, &self.our_hash, &self.our_key) {
+            Ok(Some(o)) => o,
+            Ok(None) => {
+                debug!(%from, "transit: VariableTunnelBuild without a record for us, dropped");
+                return;
+            }
+            Err(e) => {
+                self.stats.unusable_records += 1;
+                debug!(%from, error = %e, "transit: unusable long build record, dropped");
+                return;
+            }
+        };
+        self.stats.builds_for_us += 1;
+        self.stats.long_records += 1;
+        let req = &opened.request;
+        let now_secs = now.as_millis() / 1000;
+        if !req.is_fresh(now_secs) || !self.replay.check_and_insert(&opened.ephemeral, now_secs) {
+            self.stats.replayed_or_stale += 1;
+            info!(%from, request_minutes = req.request_time_minutes, "transit: replayed or stale build record dropped");
+            return;
+        }
+        let role = req.role();
+        let status = self.admit(
+            from,
+            Request {
+                receive: req.receive_tunnel,
+                next_router: req.next_router,
+                next_tunnel: req.next_tunnel,
+                role,
+            },
+            LayerCipher::new(&req.layer_key, &req.iv_key),
+            now_secs,
+        );
+        if let Err(e) = opened.answer(&mut records, status, &mut rand::rng()) {
+            debug!(error = %e, "transit: cannot answer a long build record");
+            return;
+        }
+        info!(%from, ?role, status, "transit: VariableTunnelBuild (long records) answered");
+        let expiration = now.saturating_add_millis(FORWARD_EXPIRATION_MS);
+        let Ok(records) = VariableBuildRecords::new(records) else {
+            debug!("transit: cannot rebuild the build message");
+            return;
+        };
+        let msg = if role == Role::OutboundEndpoint {
+            I2npMessage::new(
+                req.send_msg_id,
+                expiration,
+                I2npBody::VariableTunnelBuildReply(records),
+            )
+            .ok()
+            .and_then(|m| TunnelGateway::new(req.next_tunnel, &m).ok())
+            .and_then(|tg| {
+                I2npMessage::new(rand::random(), expiration, I2npBody::TunnelGateway(tg)).ok()
+            })
+        } else {
+            I2npMessage::new(
+                req.send_msg_id,
+                expiration,
+                I2npBody::VariableTunnelBuild(records),
+            )
+            .ok()
+        };
+        match msg {
+            Some(m) => transport.send(req.next_router, m),
+            None => debug!("transit: cannot build the forwarded long build message"),
+        }
+    }
+
     /// A ShortTunnelBuild from `from` (directly or out of a garlic clove).
     pub fn on_short_build(
         &mut self,
@@ -185,49 +323,20 @@ impl Transit {
             return;
         }
         let role = req.role();
-        self.expire();
-        let peer_ok = self.count_peer_request(from, now_secs);
-        let admissible = peer_ok
-            && self.tunnels.len() < self.max_tunnels
-            && !self.tunnels.contains_key(&req.receive_tunnel)
-            && req.receive_tunnel.0 != 0;
-        // every refusal says "bandwidth", as i2pd and Java I2P do, so the reason stays hidden
-        // (spec/elgamal-tunnel-creation.md, reply codes)
-        let status = if admissible { ACCEPT } else { REJECT_BANDWIDTH };
-        if !peer_ok {
-            self.stats.rejected_peer_rate += 1;
-        }
+        let status = self.admit(
+            from,
+            Request {
+                receive: req.receive_tunnel,
+                next_router: req.next_router,
+                next_tunnel: req.next_tunnel,
+                role,
+            },
+            LayerCipher::new(&opened.keys.layer_key, &opened.keys.iv_key),
+            now_secs,
+        );
         if let Err(e) = opened.answer(&mut records, status, &mut rand::rng()) {
             debug!(error = %e, "transit: cannot answer a build record");
             return;
-        }
-        if status == ACCEPT {
-            self.stats.accepted += 1;
-            self.tunnels.insert(
-                req.receive_tunnel,
-                TransitTunnel {
-                    role,
-                    endpoint: (role == Role::OutboundEndpoint)
-                        .then(|| Endpoint::new(EndpointConfig::default())),
-                    next_router: req.next_router,
-                    next_tunnel: req.next_tunnel,
-                    layer: LayerCipher::new(&opened.keys.layer_key, &opened.keys.iv_key),
-                    expires: Instant::now() + TUNNEL_LIFETIME,
-                    forwarded: 0,
-                },
-            );
-            info!(
-                %from,
-                receive = req.receive_tunnel.0,
-                next = %req.next_router,
-                next_tunnel = req.next_tunnel.0,
-                live = self.tunnels.len(),
-                ?role,
-                "transit: participating in a tunnel"
-            );
-        } else {
-            self.stats.rejected += 1;
-            info!(%from, ?role, status, "transit: build request rejected");
         }
         let body = match ShortBuildRecords::new(records) {
             Ok(r) => I2npBody::ShortTunnelBuild(r),

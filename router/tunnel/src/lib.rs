@@ -12,5 +12,6 @@
 pub mod build;
 pub mod data;
 pub mod gateway;
+pub mod long_record;
 pub mod pool;
 pub mod transit;
