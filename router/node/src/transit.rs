@@ -27,7 +27,7 @@ use i2p_tunnel::data::{DeliveryInstructions, Endpoint, EndpointConfig};
 use i2p_tunnel::gateway::fragment_local;
 use i2p_tunnel::long_record::open_long_record;
 use i2p_tunnel::transit::{
-    ACCEPT, LayerCipher, REJECT_BANDWIDTH, ReplayFilter, Role, open_short_record,
+    ACCEPT, LayerCipher, REJECT_BANDWIDTH, ReplayFilter, Role, open_short_record, request_is_fresh,
 };
 use i2p_wire::i2np::{
     I2npBody, ShortBuildRecords, TunnelData, TunnelGateway, VariableBuildRecords,
@@ -167,6 +167,30 @@ impl Transit {
         e.1 <= self.per_peer_minute
     }
 
+    /// What short and long records share once opened: count the request, drop it if its
+    /// ephemeral key was seen before or its time is implausible (None: no answer at all),
+    /// otherwise decide on it with [`Transit::admit`].
+    fn consider(
+        &mut self,
+        from: Hash,
+        ephemeral: &[u8; 32],
+        request_time_minutes: u32,
+        req: Request,
+        layer: LayerCipher,
+        now: Date,
+    ) -> Option<u8> {
+        self.stats.builds_for_us += 1;
+        let now_secs = now.as_millis() / 1000;
+        if !request_is_fresh(request_time_minutes, now_secs)
+            || !self.replay.check_and_insert(ephemeral, now_secs)
+        {
+            self.stats.replayed_or_stale += 1;
+            info!(%from, request_minutes = request_time_minutes, "transit: replayed or stale build record dropped");
+            return None;
+        }
+        Some(self.admit(from, req, layer, now_secs))
+    }
+
     /// Decide on a request (limits, free tunnel id) and, when accepted, add the tunnel.
     /// Returns the reply status.
     fn admit(&mut self, from: Hash, req: Request, layer: LayerCipher, now_secs: u64) -> u8 {
@@ -236,18 +260,13 @@ impl Transit {
                 return;
             }
         };
-        self.stats.builds_for_us += 1;
         self.stats.long_records += 1;
         let req = &opened.request;
-        let now_secs = now.as_millis() / 1000;
-        if !req.is_fresh(now_secs) || !self.replay.check_and_insert(&opened.ephemeral, now_secs) {
-            self.stats.replayed_or_stale += 1;
-            info!(%from, request_minutes = req.request_time_minutes, "transit: replayed or stale build record dropped");
-            return;
-        }
         let role = req.role();
-        let status = self.admit(
+        let Some(status) = self.consider(
             from,
+            &opened.ephemeral,
+            req.request_time_minutes,
             Request {
                 receive: req.receive_tunnel,
                 next_router: req.next_router,
@@ -255,8 +274,10 @@ impl Transit {
                 role,
             },
             LayerCipher::new(&req.layer_key, &req.iv_key),
-            now_secs,
-        );
+            now,
+        ) else {
+            return;
+        };
         if let Err(e) = opened.answer(&mut records, status, &mut rand::rng()) {
             debug!(error = %e, "transit: cannot answer a long build record");
             return;
@@ -314,17 +335,12 @@ impl Transit {
                 return;
             }
         };
-        self.stats.builds_for_us += 1;
         let req = &opened.request;
-        let now_secs = now.as_millis() / 1000;
-        if !req.is_fresh(now_secs) || !self.replay.check_and_insert(&opened.ephemeral, now_secs) {
-            self.stats.replayed_or_stale += 1;
-            info!(%from, request_minutes = req.request_time_minutes, "transit: replayed or stale build record dropped");
-            return;
-        }
         let role = req.role();
-        let status = self.admit(
+        let Some(status) = self.consider(
             from,
+            &opened.ephemeral,
+            req.request_time_minutes,
             Request {
                 receive: req.receive_tunnel,
                 next_router: req.next_router,
@@ -332,8 +348,10 @@ impl Transit {
                 role,
             },
             LayerCipher::new(&opened.keys.layer_key, &opened.keys.iv_key),
-            now_secs,
-        );
+            now,
+        ) else {
+            return;
+        };
         if let Err(e) = opened.answer(&mut records, status, &mut rand::rng()) {
             debug!(error = %e, "transit: cannot answer a build record");
             return;

@@ -19,7 +19,9 @@ use i2p_wire::i2np::tunnel::BUILD_RECORD_LEN;
 use i2p_wire::{Hash, TunnelId};
 use zeroize::Zeroizing;
 
-use crate::transit::{BuildError, FLAG_ENDPOINT, FLAG_GATEWAY, Role};
+use crate::transit::{
+    BuildError, FLAG_ENDPOINT, FLAG_GATEWAY, Role, request_is_fresh, role_from_flags,
+};
 
 /// A long build record.
 pub const LONG_RECORD_LEN: usize = BUILD_RECORD_LEN;
@@ -33,10 +35,6 @@ const TO_PEER_LEN: usize = 16;
 const EPHEMERAL_OFFSET: usize = TO_PEER_LEN;
 const CIPHERTEXT_OFFSET: usize = TO_PEER_LEN + 32;
 const TAG_LEN: usize = 16;
-/// Requests older than this are refused as stale (as for short records).
-const MAX_REQUEST_AGE_SECS: u64 = 12 * 60;
-/// Requests from further in the future than this are refused.
-const MAX_REQUEST_FUTURE_SECS: u64 = 5 * 60;
 
 /// The cleartext of a long ECIES build request (big-endian; spec table "Request Record
 /// Unencrypted").
@@ -104,19 +102,13 @@ impl LongRequest {
 
     /// Our role, from the flags.
     pub fn role(&self) -> Role {
-        if self.flags & FLAG_GATEWAY != 0 {
-            Role::InboundGateway
-        } else if self.flags & FLAG_ENDPOINT != 0 {
-            Role::OutboundEndpoint
-        } else {
-            Role::Participant
-        }
+        role_from_flags(self.flags)
     }
 
-    /// The request time is within 12 minutes before and 5 minutes after `now_secs`.
+    /// The request time is within 12 minutes before and 5 minutes after `now_secs`, as for
+    /// short records.
     pub fn is_fresh(&self, now_secs: u64) -> bool {
-        let t = u64::from(self.request_time_minutes).saturating_mul(60);
-        t + MAX_REQUEST_AGE_SECS >= now_secs && t <= now_secs + MAX_REQUEST_FUTURE_SECS
+        request_is_fresh(self.request_time_minutes, now_secs)
     }
 }
 

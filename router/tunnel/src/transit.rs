@@ -131,13 +131,7 @@ impl ShortRequest {
 
     /// Our role, from the flags.
     pub fn role(&self) -> Role {
-        if self.flags & FLAG_GATEWAY != 0 {
-            Role::InboundGateway
-        } else if self.flags & FLAG_ENDPOINT != 0 {
-            Role::OutboundEndpoint
-        } else {
-            Role::Participant
-        }
+        role_from_flags(self.flags)
     }
 
     /// Write the cleartext layout (the creator's side; options empty, zero padding).
@@ -191,9 +185,27 @@ pub const MAX_REQUEST_FUTURE_SECS: u64 = 5 * 60;
 impl ShortRequest {
     /// Is the request's creation time (minute resolution) plausible at `now_secs`?
     pub fn is_fresh(&self, now_secs: u64) -> bool {
-        let t = u64::from(self.request_time_minutes).saturating_mul(60);
-        t + MAX_REQUEST_AGE_SECS >= now_secs && t <= now_secs + MAX_REQUEST_FUTURE_SECS
+        request_is_fresh(self.request_time_minutes, now_secs)
     }
+}
+
+/// A hop's role from the flags byte of a build request (short or long): bit 7 inbound
+/// gateway, bit 6 outbound endpoint, neither a participant.
+pub fn role_from_flags(flags: u8) -> Role {
+    if flags & FLAG_GATEWAY != 0 {
+        Role::InboundGateway
+    } else if flags & FLAG_ENDPOINT != 0 {
+        Role::OutboundEndpoint
+    } else {
+        Role::Participant
+    }
+}
+
+/// Is a request made at `request_time_minutes` (minutes since the epoch) plausible at
+/// `now_secs`: at most [`MAX_REQUEST_AGE_SECS`] old, at most [`MAX_REQUEST_FUTURE_SECS`] ahead.
+pub fn request_is_fresh(request_time_minutes: u32, now_secs: u64) -> bool {
+    let t = u64::from(request_time_minutes).saturating_mul(60);
+    t + MAX_REQUEST_AGE_SECS >= now_secs && t <= now_secs + MAX_REQUEST_FUTURE_SECS
 }
 
 /// Remembers the ephemeral keys of build records we opened, so a replayed record (same bytes,
