@@ -222,75 +222,90 @@ fn our_routers_join_an_i2pd_net() {
     }
     let sam4 = net.router(4).ports.sam;
     let sam5 = net.router(5).ports.sam;
-    let (mut control, dest, tries) = env
-        .netns()
-        .run(move || {
-            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], sam4));
-            let mut c = SamControl::connect(addr, Duration::from_secs(10))?;
-            for tries in 1..=200 {
-                let (public, private) = c.dest_generate()?;
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_secs();
-                // not within 10 minutes of a routing-key rotation
-                if (now % 86_400) > 86_400 - 600 {
-                    std::thread::sleep(Duration::from_secs(86_400 - now % 86_400 + 5));
-                    continue;
+    let mut attempt = 0;
+    let (control, dest, dest_hash, dest_b64, stored) = loop {
+        attempt += 1;
+        let other_floodfills = other_floodfills.clone();
+        let (mut control, dest, tries) = env
+            .netns()
+            .run(move || {
+                let addr = std::net::SocketAddr::from(([127, 0, 0, 1], sam4));
+                let mut c = SamControl::connect(addr, Duration::from_secs(10))?;
+                for tries in 1..=200 {
+                    let (public, private) = c.dest_generate()?;
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_secs();
+                    // not within 10 minutes of a routing-key rotation
+                    if (now % 86_400) > 86_400 - 600 {
+                        std::thread::sleep(Duration::from_secs(86_400 - now % 86_400 + 5));
+                        continue;
+                    }
+                    let rk = sam::routing_key(&sam::destination_hash(&public)?, now);
+                    let to_a = sam::xor(&rk, &a_key);
+                    if other_floodfills.iter().all(|f| sam::xor(&rk, f) > to_a) {
+                        return Ok::<_, i2p_e2e::Error>((c, (public, private), tries));
+                    }
                 }
-                let rk = sam::routing_key(&sam::destination_hash(&public)?, now);
-                let to_a = sam::xor(&rk, &a_key);
-                if other_floodfills.iter().all(|f| sam::xor(&rk, f) > to_a) {
-                    return Ok::<_, i2p_e2e::Error>((c, (public, private), tries));
-                }
-            }
-            panic!("no destination closest to A in 200 tries");
-        })
-        .unwrap()
-        .expect("SAM on i2pd router 4");
-    let dest_hash = sam::destination_hash(&dest.0).unwrap();
-    let dest_b64 = ident::base64_i2p(&dest_hash);
-    println!(
-        "destination {} (try {tries}) is closest to A",
-        sam::b32(&dest_hash)
-    );
-    let private = dest.1.clone();
-    let t = Instant::now();
-    control = env
-        .netns()
-        .run(move || {
-            control
-                .session_create(
-                    "e2e-near-a",
-                    &private,
-                    "inbound.length=1 outbound.length=1 inbound.quantity=2 outbound.quantity=2",
-                    Duration::from_secs(180),
-                )
-                .map(|()| control)
-        })
-        .unwrap()
-        .expect("SAM session on i2pd router 4");
-    println!(
-        "i2pd SAM session ready in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
-    let stored = wait_until(
-        "i2pd to publish the LeaseSet to A",
-        Duration::from_secs(120),
-        || {
-            let l = a.log_lines_with(&[
-                "netDb: DatabaseStore ",
-                &format!("key={dest_b64}"),
-                "reply=true",
-            ]);
-            Ok(match l.first() {
-                Some(l) => Check::Done(l.clone()),
-                None => Check::NotYet("no store of that key with a reply token".into()),
+                panic!("no destination closest to A in 200 tries");
             })
-        },
-        diagnostics(&a),
-    )
-    .unwrap();
+            .unwrap()
+            .expect("SAM on i2pd router 4");
+        let dest_hash = sam::destination_hash(&dest.0).unwrap();
+        let dest_b64 = ident::base64_i2p(&dest_hash);
+        println!(
+            "destination {} (try {tries}) is closest to A",
+            sam::b32(&dest_hash)
+        );
+        let private = dest.1.clone();
+        let t = Instant::now();
+        control = env
+            .netns()
+            .run(move || {
+                control
+                    .session_create(
+                        &format!("e2e-near-a-{attempt}"),
+                        &private,
+                        "inbound.length=1 outbound.length=1 inbound.quantity=2 outbound.quantity=2",
+                        Duration::from_secs(180),
+                    )
+                    .map(|()| control)
+            })
+            .unwrap()
+            .expect("SAM session on i2pd router 4");
+        println!(
+            "i2pd SAM session ready in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        let stored = wait_until(
+            "i2pd to publish the LeaseSet to A",
+            Duration::from_secs(60),
+            || {
+                let l = a.log_lines_with(&[
+                    "netDb: DatabaseStore ",
+                    &format!("key={dest_b64}"),
+                    "reply=true",
+                ]);
+                Ok(match l.first() {
+                    Some(l) => Check::Done(l.clone()),
+                    None => Check::NotYet("no store of that key with a reply token".into()),
+                })
+            },
+            String::new,
+        );
+        match stored {
+            Ok(l) => break (control, dest, dest_hash, dest_b64, l),
+            Err(e) if attempt < 3 => {
+                // i2pd 2.45.1 gives up publishing when the destination's first inbound tunnel
+                // is ready before any outbound one and tries again only when the LeaseSet
+                // changes (Destination.cpp, "Destination is not ready"): take a new destination
+                println!("attempt {attempt}: {e}; i2pd's publish stalled, new destination");
+                drop(control);
+            }
+            Err(e) => panic!("{e}\n{}", diagnostics(&a)()),
+        }
+    };
     println!("A got the LeaseSet store: {stored}");
     let floods = wait_until(
         "A to flood the LeaseSet to i2pd floodfills",
