@@ -205,7 +205,6 @@ impl PoolStats {
 struct Hop {
     router: Hash,
     receive: TunnelId,
-    layer: LayerKeys,
 }
 
 #[derive(Debug)]
@@ -215,6 +214,8 @@ struct Tunnel {
     direction: Direction,
     /// path order: for outbound from the first hop after us, for inbound from the gateway
     hops: Vec<Hop>,
+    /// each hop's layer keys, in the same order (kept whole so the data path borrows them)
+    layers: Vec<LayerKeys>,
     /// inbound: the tunnel id we receive on as the endpoint
     ours: TunnelId,
     /// inbound only: reassembly at our endpoint
@@ -671,6 +672,7 @@ impl TunnelPool {
             serial,
             direction,
             hops: Vec::new(),
+            layers: Vec::new(),
             ours,
             endpoint: (direction == Direction::Inbound)
                 .then(|| Endpoint::new(EndpointConfig::default())),
@@ -921,14 +923,20 @@ impl TunnelPool {
             .map(|(h, r)| Hop {
                 router: *h.router_hash(),
                 receive: *r,
-                layer: LayerKeys::new(h.keys().layer_key(), h.keys().iv_key()),
             })
+            .collect();
+        let layers: Vec<LayerKeys> = p
+            .build
+            .hops()
+            .iter()
+            .map(|h| LayerKeys::new(h.keys().layer_key(), h.keys().iv_key()))
             .collect();
         let serial = self.serial();
         let tunnel = Tunnel {
             serial,
             direction: p.direction,
             hops,
+            layers,
             ours: p.ours,
             endpoint: (p.direction == Direction::Inbound)
                 .then(|| Endpoint::new(EndpointConfig::default())),
@@ -996,8 +1004,7 @@ impl TunnelPool {
             return Vec::new();
         };
         let mut payload = *data.data;
-        let layers: Vec<LayerKeys> = t.hops.iter().map(|h| h.layer.clone()).collect();
-        decrypt_inbound(&layers, &mut payload);
+        decrypt_inbound(&t.layers, &mut payload);
         let Some(endpoint) = t.endpoint.as_mut() else {
             return Vec::new();
         };
@@ -1174,10 +1181,9 @@ impl TunnelPool {
         };
         let mut gateway = Gateway::new();
         gateway.put(&to, &message.to_bytes())?;
-        let layers: Vec<LayerKeys> = t.hops.iter().map(|h| h.layer.clone()).collect();
         let mut out = Vec::new();
         for mut payload in gateway.flush(rng) {
-            pre_decrypt_outbound(&layers, &mut payload);
+            pre_decrypt_outbound(&t.layers, &mut payload);
             let body = I2npBody::TunnelData(TunnelData {
                 tunnel_id: first.receive,
                 data: payload,
