@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 
 use i2p_crypto::X25519Secret;
 use i2p_netdb::router_garlic::seal_reply;
-use i2p_transport::TransportHandle;
 use i2p_tunnel::data::{DeliveryInstructions, Endpoint, EndpointConfig};
 use i2p_tunnel::gateway::fragment_local;
 use i2p_tunnel::long_record::open_long_record;
@@ -35,15 +34,10 @@ use i2p_wire::i2np::{
 use i2p_wire::{Date, Hash, I2npMessage, TunnelId};
 use tracing::{debug, info};
 
-/// Where transit sends what it forwards: the transport, or a list in tests.
+/// Where transit sends what it forwards: the dispatcher's loopback outbox in front of the
+/// transport (`run.rs`), or a list in tests.
 pub trait Outbox {
     fn send(&mut self, to: Hash, msg: I2npMessage);
-}
-
-impl Outbox for &TransportHandle {
-    fn send(&mut self, to: Hash, msg: I2npMessage) {
-        TransportHandle::send(self, to, msg);
-    }
 }
 
 impl Outbox for Vec<(Hash, I2npMessage)> {
