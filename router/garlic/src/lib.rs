@@ -1,0 +1,1 @@
+//! ECIES-X25519-AEAD-Ratchet garlic (spec/ecies.md). Work in progress.

@@ -1,0 +1,1 @@
+//! I2P streaming (spec/streaming.md). Work in progress.
