@@ -43,6 +43,7 @@
 pub mod base32;
 pub mod base64;
 pub mod certificate;
+pub mod client_payload;
 pub mod error;
 pub mod i2np;
 pub mod identity;
