@@ -4,7 +4,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::hash::Hash;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ReplayWindow<K> {
     order: VecDeque<(u64, K)>,
     set: HashSet<K>,

@@ -204,7 +204,7 @@ struct TagRef {
 type Tags = HashMap<[u8; 8], TagRef>;
 
 /// A receive tag set: the chains, the tags generated ahead, and keys of skipped indexes.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct RecvTagSet {
     ts: TagSet,
     tags: BTreeMap<u16, [u8; 8]>,
@@ -277,6 +277,7 @@ impl RecvTagSet {
 }
 
 /// One side of a DH ratchet (i2pd's `DHRatchet`).
+#[derive(Clone)]
 struct DhRatchet {
     key_id: u16,
     new_key: bool,
@@ -295,6 +296,7 @@ impl std::fmt::Debug for DhRatchet {
 
 /// A forward NextKey received; the new receive tag set is made at the next send (which has
 /// an RNG for our reverse key).
+#[derive(Clone)]
 struct PendingForward {
     key_id: u16,
     new_key: bool,
@@ -312,7 +314,7 @@ impl std::fmt::Debug for PendingForward {
 }
 
 /// A session that exchanges Existing Session messages.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Established {
     /// The handshake it came from (tags carry this id).
     origin: u64,
@@ -359,6 +361,7 @@ impl Established {
 }
 
 /// What the responder derives when it sends its first NSR to one NS.
+#[derive(Clone)]
 struct NsrReply {
     tags: TagSet,
     bepk: X25519Public,
@@ -376,7 +379,7 @@ impl std::fmt::Debug for NsrReply {
 }
 
 /// An NS we received (we are Bob) and have not yet seen an ES for.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct InboundHs {
     id: u64,
     received_ms: u64,
@@ -387,6 +390,7 @@ struct InboundHs {
 }
 
 /// An NS we sent (we are Alice), waiting for NSRs.
+#[derive(Clone)]
 struct OutboundHs {
     id: u64,
     sent_ms: u64,
@@ -405,7 +409,7 @@ impl std::fmt::Debug for OutboundHs {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Peer {
     est: Option<Established>,
     inbound: Vec<InboundHs>,
@@ -442,6 +446,7 @@ enum Plan {
 }
 
 /// All garlic sessions of one local Destination, keyed by the remote's static X25519 key.
+#[derive(Clone)]
 pub struct Sessions {
     our_static: X25519Secret,
     our_public: X25519Public,
@@ -1227,6 +1232,33 @@ impl Sessions {
             }
             None => false,
         }
+    }
+
+    /// Seal `payload` verbatim (already encoded blocks, nothing added) as the next Existing
+    /// Session message to `remote`. For fuzzing and tests only.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub fn seal_raw_es(
+        &mut self,
+        remote: &X25519Public,
+        payload: &[u8],
+    ) -> Result<Vec<u8>, GarlicError> {
+        let est = self
+            .peers
+            .get_mut(remote)
+            .and_then(|p| p.est.as_mut())
+            .ok_or(GarlicError::UnknownTag)?;
+        let (index, tag) = est.send.next_tag().ok_or(GarlicError::TagSetExhausted)?;
+        let key = est.send.next_key();
+        let nonce = aead::noise_nonce(u64::from(index));
+        Ok([&tag[..], &aead::seal(&key, &nonce, &tag, payload)].concat())
+    }
+
+    /// Every receive tag currently held. For fuzzing and tests only.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub fn inbound_tags(&self) -> Vec<[u8; 8]> {
+        let mut t: Vec<[u8; 8]> = self.tags.keys().copied().collect();
+        t.sort_unstable();
+        t
     }
 
     /// Number of receive tags currently held (all sessions).

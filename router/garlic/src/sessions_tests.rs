@@ -606,3 +606,55 @@ fn late_ns_does_not_put_an_established_responder_back_into_nsr_mode() {
     let o = p.a.open(&m, T0 + 9).unwrap();
     assert_eq!((o.kind, ids(&o)), (MessageKind::Existing, vec![5]));
 }
+
+/// What the fuzz target does, on a few thousand random inputs: arbitrary Garlic data,
+/// arbitrary payloads under a real ES tag and key, and valid tags with arbitrary bodies must
+/// give errors or results, never panics, and must not break the session.
+#[test]
+fn arbitrary_inputs_do_not_panic_or_break_the_session() {
+    use rand::{Rng, RngExt};
+    let config = GarlicConfig {
+        ratchet_threshold: 2,
+        ..GarlicConfig::default()
+    };
+    let mut p = pair_with(config, 11);
+    p.establish(T0);
+    let mut r = StdRng::seed_from_u64(5);
+    for i in 0..3000u32 {
+        let len = r.random_range(0..300usize);
+        let mut body = vec![0u8; len];
+        r.fill_bytes(&mut body);
+        // sprinkle plausible block headers so the parser gets deep
+        if len > 3 && i % 2 == 0 {
+            body[0] = [0u8, 4, 5, 6, 7, 8, 9, 11, 254][(i as usize / 2) % 9];
+            body[1] = 0;
+            body[2] = r.random_range(0..40);
+        }
+        let input = match i % 3 {
+            0 => body,
+            1 => p.a.seal_raw_es(&p.bpk, &body).unwrap(),
+            _ => {
+                let tags = p.b.inbound_tags();
+                let tag = tags[r.random_range(0..tags.len())];
+                [&tag[..], &body].concat()
+            }
+        };
+        let _ = p.b.open(&input, T0 + u64::from(i));
+        let _ = p.b.poll_transmit(T0 + u64::from(i) + 1_000, &mut p.rng);
+        if p.b.is_established(&p.apk) && p.a.is_established(&p.bpk) {
+            // the session still carries real traffic both ways
+            let m = p.a_to_b(1, T0 + u64::from(i));
+            assert_eq!(ids(&p.b.open(&m, T0 + u64::from(i)).unwrap()), vec![1]);
+        } else {
+            // a Termination block (or a forged ratchet) may end it; start again
+            p = pair_with(
+                GarlicConfig {
+                    ratchet_threshold: 2,
+                    ..GarlicConfig::default()
+                },
+                u64::from(i),
+            );
+            p.establish(T0 + u64::from(i));
+        }
+    }
+}
