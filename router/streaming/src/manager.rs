@@ -415,11 +415,10 @@ impl StreamManager {
     /// Up to `max` in-order bytes. Empty when nothing is buffered (EOF after
     /// [`StreamEvent::Finished`]).
     pub fn read(&mut self, id: StreamId, max: usize) -> Vec<u8> {
-        let cfg = &self.config;
-        let out = self
-            .streams
+        let (local, mut sink, streams) = self.split();
+        let out = streams
             .get_mut(&id.0)
-            .map_or_else(Vec::new, |s| s.read(max, cfg));
+            .map_or_else(Vec::new, |s| s.read(max, &local, &mut sink));
         if self
             .streams
             .get(&id.0)

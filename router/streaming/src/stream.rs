@@ -70,6 +70,11 @@ pub struct StreamInfo {
     pub remote_choked: bool,
     pub choking: bool,
     pub closed: Option<CloseReason>,
+    /// Oldest sequence number we sent that is not acknowledged.
+    pub first_unacked: Option<u32>,
+    /// Next sequence number we expect from the peer, and how many packets wait behind a gap.
+    pub next_expected: u32,
+    pub out_of_order: usize,
 }
 
 #[derive(Debug)]
@@ -210,6 +215,9 @@ impl Stream {
             remote_choked: self.remote_choked,
             choking: self.choking,
             closed: self.done,
+            first_unacked: self.unacked.keys().next().copied(),
+            next_expected: self.next_expected,
+            out_of_order: self.ooo.len(),
         }
     }
 
@@ -245,13 +253,17 @@ impl Stream {
         n
     }
 
-    pub fn read(&mut self, max: usize, cfg: &StreamConfig) -> Vec<u8> {
+    pub fn read(&mut self, max: usize, local: &Local<'_>, sink: &mut Sink<'_>) -> Vec<u8> {
+        let cfg = local.cfg;
         let n = max.min(self.recv_buf.len());
         let out: Vec<u8> = self.recv_buf.drain(..n).collect();
+        if n > 0 && self.done.is_none() {
+            self.drain_ooo(self.last_activity, local, sink);
+        }
         if self.recv_buf.is_empty() {
             self.readable_signalled = false;
         }
-        if self.choking && self.buffered() <= cfg.max_receive_buffer / 2 {
+        if self.choking && self.recv_buf.len() <= cfg.max_receive_buffer / 2 {
             debug!(stream = self.id, "receive buffer drained, unchoking");
             self.choking = false;
             self.unchoke_pending = true;
@@ -661,6 +673,25 @@ impl Stream {
             let choked = d >= CHOKE_DELAY;
             if choked != self.remote_choked {
                 debug!(stream = self.id, choked, "peer choke state");
+                if choked {
+                    // what it dropped was for want of buffer space, not lost in the network:
+                    // those retransmissions do not count toward max_resends
+                    for s in self.unacked.values_mut() {
+                        s.resends = 0;
+                    }
+                    self.on_loss();
+                }
+                if !choked {
+                    // what the peer dropped while choked goes again (not counted as resends)
+                    self.to_resend.extend(self.unacked.keys().copied());
+                    // the persist timer backed the RTO off; start over from the estimate
+                    if let Some(s) = self.srtt {
+                        self.rto = self.rto_from(s, cfg);
+                    }
+                    if !self.unacked.is_empty() {
+                        self.rto_deadline = Some(now.saturating_add(self.rto));
+                    }
+                }
             }
             self.remote_choked = choked;
             if !choked {
@@ -701,16 +732,7 @@ impl Stream {
             if !self.deliver(p, now, local, sink) {
                 return Ok(());
             }
-            while let Some(entry) = self.ooo.first_entry() {
-                if *entry.key() != self.next_expected {
-                    break;
-                }
-                let q = entry.remove();
-                self.ooo_bytes = self.ooo_bytes.saturating_sub(q.payload.len());
-                if !self.deliver(q, now, local, sink) {
-                    break;
-                }
-            }
+            self.drain_ooo(now, local, sink);
             self.inorder_since_ack = self.inorder_since_ack.saturating_add(1);
             if self.inorder_since_ack >= ACK_EVERY {
                 self.ack_now = true;
@@ -748,6 +770,26 @@ impl Stream {
         self.ack_now = true;
     }
 
+    /// Move packets that waited behind a gap into the receive buffer, as far as they fit.
+    fn drain_ooo(&mut self, now: u64, local: &Local<'_>, sink: &mut Sink<'_>) {
+        while let Some((&k, q)) = self.ooo.first_key_value() {
+            if k != self.next_expected || !self.fits_in_order(q.payload.len(), local.cfg) {
+                break;
+            }
+            let Some(q) = self.ooo.remove(&k) else { break };
+            self.ooo_bytes = self.ooo_bytes.saturating_sub(q.payload.len());
+            if !self.deliver(q, now, local, sink) {
+                break;
+            }
+        }
+    }
+
+    /// In-order data is limited by the unread bytes only: the out-of-order packets behind it
+    /// (limited on arrival) move into the same buffer as it drains.
+    fn fits_in_order(&self, len: usize, cfg: &StreamConfig) -> bool {
+        len == 0 || self.recv_buf.len().saturating_add(len) <= cfg.max_receive_buffer
+    }
+
     fn ack_delay(&self, cfg: &StreamConfig) -> u64 {
         match self.srtt {
             Some(s) => (s / 10).clamp(2, cfg.ack_delay_ms.max(2)),
@@ -765,7 +807,7 @@ impl Stream {
     ) -> bool {
         let cfg = local.cfg;
         if !p.payload.is_empty() {
-            if self.buffered().saturating_add(p.payload.len()) > cfg.max_receive_buffer {
+            if !self.fits_in_order(p.payload.len(), cfg) {
                 self.start_choke(sink);
                 return false;
             }
@@ -908,9 +950,12 @@ impl Stream {
             }
         }
         let s = self.srtt.unwrap_or(r);
-        self.rto = s
-            .saturating_add((4 * self.rttvar).max(1))
-            .clamp(cfg.min_rto_ms, cfg.max_rto_ms.max(cfg.min_rto_ms));
+        self.rto = self.rto_from(s, cfg);
+    }
+
+    fn rto_from(&self, srtt: u64, cfg: &StreamConfig) -> u64 {
+        srtt.saturating_add(self.rttvar.saturating_mul(4).max(1))
+            .clamp(cfg.min_rto_ms, cfg.max_rto_ms.max(cfg.min_rto_ms))
     }
 
     /// Halve the window once per loss episode (docs/api/streaming.md "Congestion Control").
@@ -1069,11 +1114,12 @@ impl Stream {
 
     fn on_rto(&mut self, now: u64, local: &Local<'_>, sink: &mut Sink<'_>) {
         let cfg = local.cfg;
+        let expired_rto = self.rto;
         self.rto = self
             .rto
             .saturating_mul(2)
             .min(cfg.max_rto_ms.max(cfg.min_rto_ms));
-        let Some((&seq, _)) = self.unacked.first_key_value() else {
+        let Some((&first, _)) = self.unacked.first_key_value() else {
             if self.remote_choked && !self.send_buf.is_empty() && self.done.is_none() {
                 // persist timer: one probe packet despite the choke
                 self.probe_allowed = true;
@@ -1084,7 +1130,7 @@ impl Stream {
             return;
         };
         sink.stats.rto_expirations += 1;
-        let resends = self.unacked.get(&seq).map_or(0, |s| s.resends);
+        let resends = self.unacked.get(&first).map_or(0, |s| s.resends);
         if resends >= cfg.max_resends && !self.remote_choked {
             if self.fail_resends(now, local, sink) {
                 return;
@@ -1093,18 +1139,22 @@ impl Stream {
                 return;
             }
         }
-        if let Some(s) = self.unacked.get_mut(&seq) {
-            s.resends = s.resends.saturating_add(1);
-            s.nacks = 0;
+        // like i2pd: everything unacknowledged that has waited a whole RTO goes again (the
+        // NACKs already removed what the peer holds); at least the oldest packet
+        for (&seq, s) in self.unacked.iter_mut() {
+            if seq == first || now.saturating_sub(s.last_sent) >= expired_rto {
+                s.resends = s.resends.saturating_add(1).min(cfg.max_resends);
+                s.nacks = 0;
+                self.to_resend.insert(seq);
+            }
         }
-        self.to_resend.insert(seq);
         if self.done.is_none() {
             self.on_loss();
         }
         self.rto_deadline = Some(now.saturating_add(self.rto));
         debug!(
             stream = self.id,
-            seq,
+            first,
             rto = self.rto,
             "retransmission timeout"
         );
