@@ -221,6 +221,23 @@ impl Netns {
         })
     }
 
+    /// Starts `f` on a new background thread inside the namespace; join the handle for its
+    /// result (the error is a failure to enter the namespace).
+    pub fn spawn_thread<T: Send + 'static, F: FnOnce() -> T + Send + 'static>(
+        &self,
+        f: F,
+    ) -> Result<std::thread::JoinHandle<Result<T>>> {
+        let path = self.path();
+        let inode = self.inode;
+        std::thread::Builder::new()
+            .name(format!("bg-{}", self.name))
+            .spawn(move || -> Result<T> {
+                Self::enter_current_thread(&path, inode)?;
+                Ok(f())
+            })
+            .map_err(|e| Error::io("spawn namespace thread", e))
+    }
+
     /// Runs an async block on a tokio current-thread runtime on a thread inside the namespace.
     pub fn run_async<T, Fut, F>(&self, f: F) -> Result<T>
     where

@@ -37,6 +37,9 @@ pub struct OurRouterConfig {
     pub distinct_subnets: bool,
     /// `exploratory.inbound_length` and `outbound_length`; `None` keeps the router's default.
     pub exploratory_hops: Option<u8>,
+    /// `sam.port` (the bridge is enabled on 127.0.0.1 with `udp_port` one below); `None`
+    /// leaves SAM off.
+    pub sam_port: Option<u16>,
 }
 
 impl Default for OurRouterConfig {
@@ -51,6 +54,7 @@ impl Default for OurRouterConfig {
             reseed_file: None,
             distinct_subnets: false,
             exploratory_hops: None,
+            sam_port: None,
         }
     }
 }
@@ -62,6 +66,13 @@ impl OurRouterConfig {
             Some(n) => format!("exploratory:\n  inbound_length: {n}\n  outbound_length: {n}\n"),
             None => String::new(),
         };
+        let sam = match self.sam_port {
+            Some(p) => format!(
+                "sam:\n  enabled: true\n  host: 127.0.0.1\n  port: {p}\n  udp_port: {}\n",
+                p.saturating_sub(1)
+            ),
+            None => String::new(),
+        };
         let reseed = match &self.reseed_file {
             // a JSON string is a valid YAML scalar, whatever the path holds
             Some(p) => format!("reseed:\n  file: {:?}\n", p.display().to_string()),
@@ -69,7 +80,7 @@ impl OurRouterConfig {
         };
         format!(
             "# written by i2p-e2e\nnetwork:\n  net_id: {}\nrouter:\n  floodfill: {}\n  \
-             bandwidth: {}\n  distinct_subnets: {}\nntcp2:\n  enabled: true\n  host: {}\n  port: {}\n{reseed}{exploratory}log:\n  \
+             bandwidth: {}\n  distinct_subnets: {}\nntcp2:\n  enabled: true\n  host: {}\n  port: {}\n{reseed}{exploratory}{sam}log:\n  \
              level: {}\n",
             self.net_id,
             self.floodfill,

@@ -111,6 +111,31 @@ impl SamControl {
         Ok((self.reader, self.writer))
     }
 
+    /// `STREAM ACCEPT` for session `id` on this fresh connection: waits up to `timeout` for
+    /// an incoming stream and returns the remote's destination (base64, the line SAM sends
+    /// first), the reader (which may already hold stream bytes) and the writer.
+    pub fn stream_accept(
+        mut self,
+        id: &str,
+        timeout: Duration,
+    ) -> Result<(String, BufReader<TcpStream>, TcpStream)> {
+        let r =
+            self.command_with_timeout(&format!("STREAM ACCEPT ID={id} SILENT=false"), timeout)?;
+        if !r.ok() {
+            return Err(Error::parse("SAM STREAM STATUS", r.line));
+        }
+        let mut from = String::new();
+        self.reader
+            .read_line(&mut from)
+            .map_err(|e| Error::io("read the accepted stream's destination", e))?;
+        let from = from
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        Ok((from, self.reader, self.writer))
+    }
+
     /// Sends one line and reads one reply line.
     pub fn command(&mut self, line: &str) -> Result<SamReply> {
         self.command_with_timeout(line, Duration::from_secs(30))

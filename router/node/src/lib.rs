@@ -17,7 +17,9 @@
 //! while a command runs), and optionally `config.yaml` (read when `--config` is not given).
 
 pub mod cli;
+pub mod client;
 pub mod config;
+pub mod frontends;
 pub mod identity;
 pub mod keyfile;
 pub mod netdb;

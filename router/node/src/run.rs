@@ -14,7 +14,11 @@ use std::time::Duration;
 
 use i2p_transport::TransportHandle;
 use i2p_transport::manager::{self, RouterLookup, TransportConfig, TransportEvent};
-use i2p_wire::{Hash, I2npBody, I2npMessage, RouterInfo};
+use std::collections::HashMap;
+
+use i2p_wire::{Hash, I2npBody, I2npMessage, RouterInfo, TunnelId};
+
+use crate::client::{ClientSettings, DestEvent, HubCmd, RouterClient};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
@@ -205,6 +209,17 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
         info!("NTCP2 is outbound only (no ntcp2.host/ntcp2.bind configured)");
     }
 
+    // the client API: destinations talk to the dispatcher, which owns their tunnel pools
+    let (hub_tx, mut hub_rx) = mpsc::channel::<HubCmd>(crate::client::DEST_CHANNEL);
+    let client = RouterClient::new(
+        hub_tx,
+        netdb.clone(),
+        ClientSettings {
+            distinct_subnets: config.router.distinct_subnets,
+        },
+    );
+    let _frontends = crate::frontends::start(config, &client).await?;
+
     let mut republish = tokio::time::interval(REPUBLISH_INTERVAL);
     republish.tick().await;
     let mut status = tokio::time::interval(STATUS_INTERVAL);
@@ -220,6 +235,7 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
         pool: TunnelPool::new("exploratory", id.keys.hash(), pool_config(config)),
         candidates: Vec::new(),
         candidates_at: None,
+        clients: HashMap::new(),
     };
     let profiles_path = dir.file(PROFILES_FILE);
     load_profiles(&profiles_path, &mut dispatch.pool);
@@ -235,6 +251,11 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
                 Some(ev) => dispatch.event(ev, &netdb, &transport),
                 None => break,
             },
+            cmd = hub_rx.recv() => {
+                if let Some(cmd) = cmd {
+                    dispatch.hub(cmd, &transport);
+                }
+            }
             _ = pool_tick.tick() => dispatch.tick(&netdb, &transport).await,
             _ = profile_save.tick() => save_profiles(&profiles_path, &dispatch.pool),
             _ = republish.tick() => {
@@ -281,6 +302,7 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
                     build_success = format_args!("{:.0}%", rate * 100.0),
                     tests_passed = ps.tests_passed,
                     tests_failed = ps.tests_failed,
+                    destinations = dispatch.clients.len(),
                     unhandled = dispatch.unhandled,
                     "status"
                 );
@@ -310,6 +332,8 @@ enum Via {
     /// delivered to our own router by our outbound-endpoint role (i2pd's tunnels may end at us
     /// and address a message to us, e.g. a netDb store to our floodfill)
     Loopback,
+    /// out of an inbound tunnel of local destination `id`
+    Client(u32),
 }
 
 /// Nesting limit for messages that come out of other messages.
@@ -345,6 +369,33 @@ struct Dispatcher {
     /// routers our tunnels may use, refreshed from the netDb
     candidates: Vec<Candidate>,
     candidates_at: Option<tokio::time::Instant>,
+    /// tunnel pools of local destinations, by destination id
+    clients: HashMap<u32, ClientPool>,
+}
+
+/// The tunnel pool of one local destination and the way to its task.
+struct ClientPool {
+    pool: TunnelPool,
+    events: mpsc::Sender<DestEvent>,
+    /// inbound gateways and outbound count last told to the destination
+    told: (Vec<(Hash, TunnelId)>, usize),
+    dropped: u64,
+}
+
+impl ClientPool {
+    fn deliver(&mut self, msg: I2npMessage) {
+        if self.events.try_send(DestEvent::Message(msg)).is_err() {
+            self.dropped += 1;
+            debug!("destination queue full, a message was dropped");
+        }
+    }
+}
+
+/// Which pool something belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PoolId {
+    Exploratory,
+    Client(u32),
 }
 
 /// How often the list of tunnel candidates is taken from the netDb again.
@@ -395,12 +446,32 @@ impl Dispatcher {
         match msg.body() {
             // replies to our own builds, by the message id we chose
             I2npBody::ShortTunnelBuild(_) | I2npBody::OutboundTunnelBuildReply(_)
-                if self.pool.expects_build_reply(msg_id) =>
+                if self.build_reply_owner(msg_id).is_some() =>
             {
+                let owner = self.build_reply_owner(msg_id);
                 if let I2npBody::ShortTunnelBuild(r) | I2npBody::OutboundTunnelBuildReply(r) =
                     msg.into_body()
+                    && let Some(pool) = owner.and_then(|o| self.pool_mut(o))
                 {
-                    self.pool.on_build_reply(msg_id, r.records(), now_ms);
+                    pool.on_build_reply(msg_id, r.records(), now_ms);
+                }
+            }
+            // anything else out of a destination's inbound tunnel belongs to that destination
+            // (its pool's tunnel tests and garlic-wrapped build replies excepted)
+            _ if matches!(via, Via::Client(_)) && !self.pool_owned(&msg) => {
+                if let I2npBody::DeliveryStatus(s) = msg.body()
+                    && (self.pool.on_delivery_status(s.msg_id, now_ms)
+                        || self
+                            .clients
+                            .values_mut()
+                            .any(|c| c.pool.on_delivery_status(s.msg_id, now_ms)))
+                {
+                    return;
+                }
+                if let Via::Client(id) = via
+                    && let Some(c) = self.clients.get_mut(&id)
+                {
+                    c.deliver(msg);
                 }
             }
             // tunnel traffic never comes out of our own tunnels or garlic
@@ -420,9 +491,26 @@ impl Dispatcher {
                     self.message(from, m, depth + 1, Via::OurTunnel, netdb, transport);
                 }
             }
+            I2npBody::TunnelData(d) if self.client_inbound(d.tunnel_id).is_some() => {
+                let id = self.client_inbound(d.tunnel_id).unwrap_or_default();
+                let out = self
+                    .clients
+                    .get_mut(&id)
+                    .map(|c| c.pool.on_tunnel_data(d, now_ms))
+                    .unwrap_or_default();
+                for m in out {
+                    self.message(from, m, depth + 1, Via::Client(id), netdb, transport);
+                }
+            }
             I2npBody::TunnelGateway(g) => {
+                let client_inner = self
+                    .clients
+                    .iter_mut()
+                    .find_map(|(id, c)| c.pool.on_tunnel_gateway(g).map(|m| (*id, m)));
                 if let Some(inner) = self.pool.on_tunnel_gateway(g) {
                     self.message(from, inner, depth + 1, Via::OurTunnel, netdb, transport);
+                } else if let Some((id, inner)) = client_inner {
+                    self.message(from, inner, depth + 1, Via::Client(id), netdb, transport);
                 } else if let I2npBody::TunnelGateway(g) = msg.into_body() {
                     let mut out = self.outbox(transport);
                     self.transit.on_tunnel_gateway(g, now, &mut out);
@@ -450,11 +538,16 @@ impl Dispatcher {
                 self.loopback(out.local, depth, netdb, transport);
             }
             I2npBody::DeliveryStatus(s) if self.pool.on_delivery_status(s.msg_id, now_ms) => {}
+            I2npBody::DeliveryStatus(s)
+                if self
+                    .clients
+                    .values_mut()
+                    .any(|c| c.pool.on_delivery_status(s.msg_id, now_ms)) => {}
             I2npBody::Garlic(g) if depth < 3 => {
                 let key = g
                     .data()
                     .first_chunk::<8>()
-                    .and_then(|tag| Some((*tag, self.pool.garlic_reply_key(tag)?)));
+                    .and_then(|tag| Some((*tag, self.garlic_reply_key(tag)?)));
                 match key {
                     Some((tag, key)) => match open_reply(g, &key, &tag) {
                         Ok(cloves) => {
@@ -495,6 +588,95 @@ impl Dispatcher {
         }
     }
 
+    fn pool_mut(&mut self, id: PoolId) -> Option<&mut TunnelPool> {
+        match id {
+            PoolId::Exploratory => Some(&mut self.pool),
+            PoolId::Client(id) => self.clients.get_mut(&id).map(|c| &mut c.pool),
+        }
+    }
+
+    /// The pool that built the tunnel whose build reply has this message id.
+    fn build_reply_owner(&self, msg_id: u32) -> Option<PoolId> {
+        if self.pool.expects_build_reply(msg_id) {
+            return Some(PoolId::Exploratory);
+        }
+        self.clients
+            .iter()
+            .find(|(_, c)| c.pool.expects_build_reply(msg_id))
+            .map(|(id, _)| PoolId::Client(*id))
+    }
+
+    /// The destination whose inbound tunnel ends at us with this id.
+    fn client_inbound(&self, tunnel: TunnelId) -> Option<u32> {
+        self.clients
+            .iter()
+            .find(|(_, c)| c.pool.owns_inbound(tunnel))
+            .map(|(id, _)| *id)
+    }
+
+    /// The reply key of a pending build whose garlic-wrapped reply uses this tag.
+    fn garlic_reply_key(&self, tag: &[u8; 8]) -> Option<[u8; 32]> {
+        self.pool.garlic_reply_key(tag).or_else(|| {
+            self.clients
+                .values()
+                .find_map(|c| c.pool.garlic_reply_key(tag))
+        })
+    }
+
+    /// Whether a message out of a destination's tunnel is for a pool (build replies; tunnel
+    /// tests are taken by `on_delivery_status` before this is asked).
+    fn pool_owned(&self, msg: &I2npMessage) -> bool {
+        match msg.body() {
+            I2npBody::ShortTunnelBuild(_) | I2npBody::OutboundTunnelBuildReply(_) => {
+                self.build_reply_owner(msg.msg_id()).is_some()
+            }
+            I2npBody::Garlic(g) => g
+                .data()
+                .first_chunk::<8>()
+                .is_some_and(|tag| self.garlic_reply_key(tag).is_some()),
+            I2npBody::DeliveryStatus(_) => false,
+            _ => false,
+        }
+    }
+
+    /// A command from a destination task.
+    fn hub(&mut self, cmd: HubCmd, transport: &TransportHandle) {
+        match cmd {
+            HubCmd::Register {
+                id,
+                nickname,
+                pool,
+                events,
+            } => {
+                info!(destination = %nickname, "tunnel pool for a local destination");
+                let mut p = TunnelPool::new(nickname, self.us, pool);
+                p.set_profiles(self.pool.profiles().clone());
+                self.clients.insert(
+                    id,
+                    ClientPool {
+                        pool: p,
+                        events,
+                        told: (Vec::new(), 0),
+                        dropped: 0,
+                    },
+                );
+            }
+            HubCmd::Unregister(id) => {
+                self.clients.remove(&id);
+            }
+            HubCmd::Send { id, msg, to } => {
+                let now_ms = netdb::system_clock()().as_millis();
+                let Some(c) = self.clients.get_mut(&id) else {
+                    return;
+                };
+                match c.pool.send_outbound(&msg, to, now_ms, &mut rand::rng()) {
+                    Ok(out) => send_all(transport, out),
+                    Err(e) => debug!(error = %e, "destination message not sent"),
+                }
+            }
+        }
+    }
+
     fn outbox<'t>(&self, transport: &'t TransportHandle) -> LoopbackOutbox<'t> {
         LoopbackOutbox {
             transport,
@@ -528,6 +710,21 @@ impl Dispatcher {
         let now_ms = netdb::system_clock()().as_millis();
         let out = self.pool.tick(now_ms, &self.candidates, &mut rand::rng());
         send_all(transport, out);
+        for c in self.clients.values_mut() {
+            let out = c.pool.tick(now_ms, &self.candidates, &mut rand::rng());
+            send_all(transport, out);
+            let inbound = c.pool.inbound_gateways(now_ms);
+            let (_, outbound) = c.pool.live(now_ms);
+            let mut gws: Vec<(Hash, TunnelId)> = inbound.iter().map(|(h, t, _)| (*h, *t)).collect();
+            gws.sort_by_key(|(h, t)| (*h.as_bytes(), t.0));
+            if (gws.clone(), outbound) != c.told
+                && c.events
+                    .try_send(DestEvent::Tunnels { inbound, outbound })
+                    .is_ok()
+            {
+                c.told = (gws, outbound);
+            }
+        }
     }
 }
 

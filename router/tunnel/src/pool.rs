@@ -403,7 +403,7 @@ fn vary<R: CryptoRng + ?Sized>(shape: PoolShape, rng: &mut R) -> u8 {
 /// One pool of our tunnels (both directions).
 #[derive(Debug)]
 pub struct TunnelPool {
-    name: &'static str,
+    name: String,
     us: Hash,
     config: PoolConfig,
     tunnels: Vec<Tunnel>,
@@ -436,9 +436,9 @@ fn date(ms: u64) -> Date {
 
 impl TunnelPool {
     /// An empty pool; `us` is our router hash.
-    pub fn new(name: &'static str, us: Hash, config: PoolConfig) -> TunnelPool {
+    pub fn new(name: impl Into<String>, us: Hash, config: PoolConfig) -> TunnelPool {
         TunnelPool {
-            name,
+            name: name.into(),
             us,
             config,
             tunnels: Vec::new(),
@@ -558,7 +558,7 @@ impl TunnelPool {
         if live != self.logged_live {
             self.logged_live = live;
             info!(
-                pool = self.name,
+                pool = %self.name,
                 live_in = live.0,
                 live_out = live.1,
                 "tunnel pool changed"
@@ -575,11 +575,11 @@ impl TunnelPool {
 
     fn expire(&mut self, now_ms: u64) {
         let before = self.tunnels.len();
-        let name = self.name;
+        let name = self.name.clone();
         self.tunnels.retain(|t| {
             let keep = t.usable(now_ms, 0);
             if !keep {
-                debug!(pool = name, serial = t.serial, direction = %t.direction, "tunnel expired");
+                debug!(pool = %name, serial = t.serial, direction = %t.direction, "tunnel expired");
             }
             keep
         });
@@ -602,7 +602,7 @@ impl TunnelPool {
                         .timed_out += 1;
                 }
                 info!(
-                    pool = name,
+                    pool = %name,
                     direction = %p.direction,
                     "tunnel build timed out"
                 );
@@ -630,14 +630,14 @@ impl TunnelPool {
         let mut drop = false;
         if let Some(t) = self.tunnels.iter_mut().find(|t| t.serial == serial) {
             t.test_failures = t.test_failures.saturating_add(1);
-            debug!(pool = self.name, serial, direction = %t.direction, failures = t.test_failures, "tunnel test failed");
+            debug!(pool = %self.name, serial, direction = %t.direction, failures = t.test_failures, "tunnel test failed");
             drop = t.test_failures >= max;
         }
         if drop {
             self.tunnels.retain(|t| t.serial != serial);
             self.stats.dropped_failing += 1;
             info!(
-                pool = self.name,
+                pool = %self.name,
                 serial, "tunnel dropped after failed tests"
             );
         }
@@ -741,7 +741,7 @@ impl TunnelPool {
         }
         let Some(hops) = self.pick_hops(length, candidates, rng) else {
             self.stats.builds_no_peers += 1;
-            debug!(pool = self.name, %direction, length, candidates = candidates.len(), "not enough peers for a tunnel");
+            debug!(pool = %self.name, %direction, length, candidates = candidates.len(), "not enough peers for a tunnel");
             return None;
         };
         let reply_msg_id = loop {
@@ -810,7 +810,7 @@ impl TunnelPool {
         let (records, build) = match builder.build(rng) {
             Ok(b) => b,
             Err(e) => {
-                debug!(pool = self.name, error = %e, "cannot seal a build request");
+                debug!(pool = %self.name, error = %e, "cannot seal a build request");
                 return None;
             }
         };
@@ -852,7 +852,7 @@ impl TunnelPool {
             self.zero_hop_replies.insert(z, reply_msg_id);
         }
         self.stats.builds_started += 1;
-        debug!(pool = self.name, %direction, reply_msg_id, "tunnel build sent");
+        debug!(pool = %self.name, %direction, reply_msg_id, "tunnel build sent");
         self.pending.insert(
             reply_msg_id,
             Pending {
@@ -895,7 +895,7 @@ impl TunnelPool {
             Ok(r) => r,
             Err(e) => {
                 self.stats.builds_bad_reply += 1;
-                info!(pool = self.name, direction = %p.direction, error = %e, "tunnel build reply unreadable");
+                info!(pool = %self.name, direction = %p.direction, error = %e, "tunnel build reply unreadable");
                 return false;
             }
         };
@@ -912,7 +912,7 @@ impl TunnelPool {
         if !all {
             self.stats.builds_declined += 1;
             let codes: Vec<u8> = replies.iter().map(|r| r.code.0).collect();
-            info!(pool = self.name, direction = %p.direction, ?codes, "tunnel build declined");
+            info!(pool = %self.name, direction = %p.direction, ?codes, "tunnel build declined");
             return false;
         }
         let hops: Vec<Hop> = p
@@ -950,7 +950,7 @@ impl TunnelPool {
         let path = tunnel.path();
         self.tunnels.push(tunnel);
         info!(
-            pool = self.name,
+            pool = %self.name,
             direction = %p.direction,
             serial,
             path,
@@ -979,7 +979,7 @@ impl TunnelPool {
         match gateway.message() {
             Ok(m) => Some(m),
             Err(e) => {
-                debug!(pool = self.name, error = %e, "unreadable message in a zero-hop tunnel");
+                debug!(pool = %self.name, error = %e, "unreadable message in a zero-hop tunnel");
                 None
             }
         }
@@ -997,7 +997,7 @@ impl TunnelPool {
     /// instructions are dropped (at an inbound endpoint they could only be an attempt to make
     /// us send traffic; i2pd drops them too).
     pub fn on_tunnel_data(&mut self, data: &TunnelData, now_ms: u64) -> Vec<I2npMessage> {
-        let name = self.name;
+        let name = self.name.clone();
         let Some(t) = self.tunnels.iter_mut().find(|t| {
             t.direction == Direction::Inbound && !t.hops.is_empty() && t.ours == data.tunnel_id
         }) else {
@@ -1011,7 +1011,7 @@ impl TunnelPool {
         let received = match endpoint.receive(&payload, now_ms) {
             Ok(r) => r,
             Err(e) => {
-                debug!(pool = name, serial = t.serial, error = %e, "bad TunnelData at our inbound endpoint");
+                debug!(pool = %name, serial = t.serial, error = %e, "bad TunnelData at our inbound endpoint");
                 return Vec::new();
             }
         };
@@ -1019,7 +1019,7 @@ impl TunnelPool {
         for r in received {
             if r.instructions != DeliveryInstructions::Local {
                 debug!(
-                    pool = name,
+                    pool = %name,
                     "non-local delivery at our inbound endpoint dropped"
                 );
                 continue;
@@ -1027,7 +1027,7 @@ impl TunnelPool {
             match I2npMessage::parse(&r.message) {
                 Ok(m) => out.push(m),
                 Err(e) => {
-                    debug!(pool = name, error = %e, "unparsable message at our inbound endpoint");
+                    debug!(pool = %name, error = %e, "unparsable message at our inbound endpoint");
                 }
             }
         }
@@ -1048,7 +1048,7 @@ impl TunnelPool {
             t.test_failures = 0;
         }
         debug!(
-            pool = self.name,
+            pool = %self.name,
             outbound = test.outbound,
             inbound = test.inbound,
             rtt_ms = now_ms.saturating_sub(test.sent_ms),
@@ -1116,7 +1116,7 @@ impl TunnelPool {
                         },
                     );
                 }
-                Err(e) => debug!(pool = self.name, error = %e, "cannot send a tunnel test"),
+                Err(e) => debug!(pool = %self.name, error = %e, "cannot send a tunnel test"),
             }
         }
         out

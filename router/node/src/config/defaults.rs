@@ -4,6 +4,7 @@
 use super::{
     Bandwidth, BandwidthClass, Config, ExploratoryConfig, LogConfig, LogFormat, LogLevel,
     NetDbConfig, NetId, NetworkConfig, Ntcp2Config, PortSetting, ReseedConfig, RouterConfig,
+    SamConfig,
 };
 
 /// The commented default configuration, printed by `i2p-router --print-default-config`.
@@ -33,6 +34,10 @@ pub const KNOWN_KEYS: &[&str] = &[
     "reseed.urls",
     "reseed.signers_dir",
     "reseed.ca_file",
+    "sam.enabled",
+    "sam.host",
+    "sam.port",
+    "sam.udp_port",
     "log.level",
     "log.format",
 ];
@@ -78,6 +83,13 @@ impl Default for Config {
                 urls: None,
                 signers_dir: None,
                 ca_file: None,
+            },
+            // i2pd's SAM ports; off until the bridge is complete (issue 6)
+            sam: SamConfig {
+                enabled: false,
+                host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+                port: std::num::NonZeroU16::MIN.saturating_add(7655),
+                udp_port: std::num::NonZeroU16::MIN.saturating_add(7654),
             },
             log: LogConfig {
                 level: LogLevel::Info,

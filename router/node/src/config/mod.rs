@@ -40,6 +40,7 @@ pub struct Config {
     pub netdb: NetDbConfig,
     pub exploratory: ExploratoryConfig,
     pub reseed: ReseedConfig,
+    pub sam: SamConfig,
     pub log: LogConfig,
 }
 
@@ -130,6 +131,19 @@ pub struct ReseedConfig {
     pub signers_dir: Option<PathBuf>,
     /// `reseed.ca_file`: a CA certificate (PEM) trusted for reseed servers besides the web roots.
     pub ca_file: Option<PathBuf>,
+}
+
+/// `sam:` section: the SAMv3 bridge (docs/api/samv3.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SamConfig {
+    /// `sam.enabled`: listen for SAM clients.
+    pub enabled: bool,
+    /// `sam.host`: the address the TCP and UDP sockets listen on.
+    pub host: IpAddr,
+    /// `sam.port`: TCP port of the control sockets.
+    pub port: NonZeroU16,
+    /// `sam.udp_port`: UDP port for datagrams sent by clients.
+    pub udp_port: NonZeroU16,
 }
 
 /// `log:` section.
@@ -319,6 +333,16 @@ impl Serialize for Bandwidth {
 pub enum PortSetting {
     Auto,
     Fixed(NonZeroU16),
+}
+
+impl ConfigValue for NonZeroU16 {
+    const EXPECTED: &'static str = "a port number 1-65535";
+    fn from_int(v: i128) -> Option<Self> {
+        u16::try_from(v).ok().and_then(NonZeroU16::new)
+    }
+    fn from_text(text: &str) -> Option<Self> {
+        text.trim().parse::<i128>().ok().and_then(Self::from_int)
+    }
 }
 
 impl ConfigValue for PortSetting {

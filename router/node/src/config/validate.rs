@@ -86,7 +86,17 @@ struct RawConfig {
     netdb: Option<RawNetDb>,
     exploratory: Option<RawExploratory>,
     reseed: Option<RawReseed>,
+    sam: Option<RawSam>,
     log: Option<RawLog>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSam {
+    enabled: Field<bool>,
+    host: Field<IpAddr>,
+    port: Field<std::num::NonZeroU16>,
+    udp_port: Field<std::num::NonZeroU16>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -322,6 +332,7 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
     let netdb = raw.netdb.unwrap_or_default();
     let reseed = raw.reseed.unwrap_or_default();
     let expl = raw.exploratory.unwrap_or_default();
+    let sam = raw.sam.unwrap_or_default();
     let de = &d.exploratory;
     let opt = |f: Option<Spanned<V<std::path::PathBuf>>>| f.map(|s| s.value.0);
 
@@ -394,6 +405,12 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
             urls: reseed.urls.map(|s| s.value.0),
             signers_dir: opt(reseed.signers_dir),
             ca_file: opt(reseed.ca_file),
+        },
+        sam: super::SamConfig {
+            enabled: get(sam.enabled, d.sam.enabled).value,
+            host: get(sam.host, d.sam.host).value,
+            port: get(sam.port, d.sam.port).value,
+            udp_port: get(sam.udp_port, d.sam.udp_port).value,
         },
         log: super::LogConfig {
             level: level.value,

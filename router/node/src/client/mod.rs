@@ -1,0 +1,152 @@
+//! The router-backed client API (`i2p_client::Client`): local destinations with their own
+//! tunnel pools, LeaseSet2 publishing, ECIES-ratchet garlic sessions and streaming.
+//!
+//! Shape (ARCHITECTURE.md, "The running router"):
+//!
+//! ```text
+//!  front-end ──Client/LocalDestination──> RouterDestination (handle)
+//!                                            │ DestCmd (bounded)
+//!                                            v
+//!  dispatcher (main task) <──HubCmd── destination task: garlic::Sessions, streaming::StreamManager,
+//!   owns each destination's              LeaseSet2 + publishing, remote LeaseSet cache
+//!   TunnelPool, routes TunnelData ──DestEvent──> (messages out of its inbound tunnels, lease changes)
+//!                                            │ per stream: a pipe task between the app's
+//!                                            v duplex half and the destination task
+//! ```
+//!
+//! The dispatcher keeps the tunnel pools because it already owns all tunnel traffic; the
+//! destination task never touches a socket and the pools never see garlic.
+
+mod dest;
+mod pipe;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use i2p_client::{
+    BoxFuture, Client, ClientError, DestinationSpec, LocalDestination, PrivateKeys, Resolved,
+};
+use i2p_tunnel::data::DeliveryInstructions;
+use i2p_tunnel::pool::PoolConfig;
+use i2p_wire::{Destination, Hash, I2npMessage, TunnelId};
+use tokio::sync::mpsc;
+
+use crate::netdb::NetDbHandle;
+
+pub use dest::RouterDestination;
+
+/// Commands from destination tasks to the dispatcher (which owns the tunnel pools).
+#[derive(Debug)]
+pub enum HubCmd {
+    /// A new destination: build its pool and send it [`DestEvent`]s.
+    Register {
+        id: u32,
+        nickname: String,
+        pool: PoolConfig,
+        events: mpsc::Sender<DestEvent>,
+    },
+    /// The destination is closed: its tunnels are dropped.
+    Unregister(u32),
+    /// Send `msg` through one of the destination's outbound tunnels.
+    Send {
+        id: u32,
+        msg: I2npMessage,
+        to: DeliveryInstructions,
+    },
+}
+
+/// Events from the dispatcher to a destination task.
+#[derive(Debug)]
+pub enum DestEvent {
+    /// A message that came out of one of the destination's inbound tunnels.
+    Message(I2npMessage),
+    /// The destination's tunnels changed: usable inbound gateways (gateway, tunnel id,
+    /// expiration ms) and the number of usable outbound tunnels.
+    Tunnels {
+        inbound: Vec<(Hash, TunnelId, u64)>,
+        outbound: usize,
+    },
+}
+
+/// Capacity of the channels between the dispatcher and a destination task.
+pub const DEST_CHANNEL: usize = 4096;
+
+/// The client API of a running router.
+#[derive(Clone)]
+pub struct RouterClient {
+    hub: mpsc::Sender<HubCmd>,
+    netdb: NetDbHandle,
+    next_id: Arc<AtomicU32>,
+    settings: Arc<ClientSettings>,
+}
+
+impl std::fmt::Debug for RouterClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RouterClient")
+    }
+}
+
+/// Router-wide settings destinations inherit.
+#[derive(Clone, Debug)]
+pub struct ClientSettings {
+    /// Never put two routers of one /16 into a tunnel.
+    pub distinct_subnets: bool,
+}
+
+impl RouterClient {
+    pub fn new(hub: mpsc::Sender<HubCmd>, netdb: NetDbHandle, settings: ClientSettings) -> Self {
+        RouterClient {
+            hub,
+            netdb,
+            next_id: Arc::new(AtomicU32::new(1)),
+            settings: Arc::new(settings),
+        }
+    }
+}
+
+/// Resolve a name without an address book: `.b32.i2p` addresses and base64 destinations.
+pub fn resolve_name(name: &str) -> Result<Resolved, ClientError> {
+    let lower = name.trim().to_ascii_lowercase();
+    if lower.ends_with(".b32.i2p") {
+        return i2p_wire::base32::parse_b32_address(&lower)
+            .map(Resolved::Hash)
+            .map_err(|e| ClientError::InvalidKey(e.to_string()));
+    }
+    if lower.ends_with(".i2p") {
+        return Err(ClientError::UnknownName(lower));
+    }
+    Destination::from_base64(name.trim())
+        .map(Resolved::Destination)
+        .map_err(|e| ClientError::InvalidKey(e.to_string()))
+}
+
+impl Client for RouterClient {
+    fn create_destination(
+        &self,
+        spec: DestinationSpec,
+    ) -> BoxFuture<'_, Result<Arc<dyn LocalDestination>, ClientError>> {
+        Box::pin(async move {
+            let keys = match &spec.keys {
+                Some(k) => PrivateKeys::from_bytes(&k.0)
+                    .map_err(|e| ClientError::InvalidKey(e.to_string()))?,
+                None => PrivateKeys::generate(&mut rand::rng()),
+            };
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            let d = dest::spawn(
+                id,
+                keys,
+                spec,
+                self.hub.clone(),
+                self.netdb.clone(),
+                &self.settings,
+            )
+            .await?;
+            Ok(d as Arc<dyn LocalDestination>)
+        })
+    }
+
+    fn resolve(&self, name: &str) -> BoxFuture<'_, Result<Resolved, ClientError>> {
+        let r = resolve_name(name);
+        Box::pin(async move { r })
+    }
+}
