@@ -69,6 +69,19 @@ impl SamControl {
         Ok(c)
     }
 
+    /// [`SamControl::connect`], retrying while nothing listens yet (a router that was just
+    /// started), for up to `within`.
+    pub fn connect_when_up(addr: SocketAddr, within: Duration) -> Result<SamControl> {
+        let start = std::time::Instant::now();
+        loop {
+            match SamControl::connect(addr, Duration::from_secs(10)) {
+                Ok(c) => return Ok(c),
+                Err(e) if start.elapsed() >= within => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(250)),
+            }
+        }
+    }
+
     /// Sends one line and reads one reply line (waiting up to `read_timeout`).
     pub fn command_with_timeout(&mut self, line: &str, read_timeout: Duration) -> Result<SamReply> {
         self.writer

@@ -100,7 +100,7 @@ fn streams_between_our_destinations_and_i2pd() {
     let control = env
         .netns()
         .run(move || {
-            let mut c = SamControl::connect(sam, Duration::from_secs(10))?;
+            let mut c = SamControl::connect_when_up(sam, Duration::from_secs(60))?;
             let r = c.command_with_timeout(
                 "SESSION CREATE STYLE=STREAM ID=client DESTINATION=TRANSIENT \
                  SIGNATURE_TYPE=7 inbound.length=2 outbound.length=2",

@@ -696,10 +696,11 @@ impl DestTask {
                 }
                 if let Some(p) = self.pipes.get_mut(&id) {
                     p.finished = true;
+                    p.closed = true;
                     p.credit.close();
                 }
+                // the pipe stays until the app has everything the stream still holds
                 self.feed_app(id);
-                self.pipes.remove(&id);
             }
         }
     }
@@ -739,6 +740,9 @@ impl DestTask {
         if p.finished && tx.capacity() > 0 {
             // everything was handed over (the last read came back empty): EOF
             p.to_app = None;
+            if p.closed {
+                self.pipes.remove(&id);
+            }
         }
     }
 
@@ -852,6 +856,14 @@ impl DestTask {
     /// Twice a second: garlic expiry and ACK-only messages, connect timeouts, publication.
     fn housekeeping(&mut self) {
         let now = now_ms();
+        // forget remotes whose every lease ended over a minute ago (looked up again if needed)
+        let before = self.remotes.len();
+        self.remotes
+            .retain(|_, r| r.leases.iter().any(|l| l.end().as_millis() + 60_000 > now));
+        if self.remotes.len() != before {
+            let remotes = &self.remotes;
+            self.by_static.retain(|_, h| remotes.contains_key(h));
+        }
         self.sessions.tick(now);
         for (static_key, sealed) in self.sessions.poll_transmit(now, &mut rand::rng()) {
             let lease = self

@@ -18,6 +18,7 @@
 //! destination task never touches a socket and the pools never see garlic.
 
 mod dest;
+pub mod keys_file;
 mod pipe;
 
 use std::sync::Arc;

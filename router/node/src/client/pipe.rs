@@ -34,6 +34,8 @@ pub(super) struct Pipe {
     pub last_cap: usize,
     /// the remote finished sending: EOF once the buffered bytes are handed over
     pub finished: bool,
+    /// the stream is gone: the pipe is dropped once the app has the rest
+    pub closed: bool,
 }
 
 impl Pipe {
@@ -116,6 +118,7 @@ pub(super) fn spawn(
             credit,
             last_cap: send_capacity,
             finished: false,
+            closed: false,
         },
     )
 }
