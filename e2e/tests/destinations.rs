@@ -119,6 +119,16 @@ fn streams_between_our_destinations_and_i2pd() {
         t.elapsed().as_secs_f64()
     );
 
+    let cpu = |net: &I2pdNet, ours: &OurRouter| {
+        let pid = ours.process().map(|p| p.pid()).unwrap_or(0);
+        let mine = i2p_e2e::process::proc_cpu_seconds(pid).unwrap_or(0.0);
+        let theirs: f64 = (1..=5)
+            .filter_map(|i| net.router(i).pid())
+            .filter_map(i2p_e2e::process::proc_cpu_seconds)
+            .sum();
+        (mine, theirs)
+    };
+    let cpu_before = cpu(&net, &ours);
     let b32 = eepsite.b32.clone();
     let t = Instant::now();
     let raw = env
@@ -153,10 +163,13 @@ fn streams_between_our_destinations_and_i2pd() {
     assert_eq!(got.status, 200, "{}", got.text());
     assert_eq!(got.body.len(), SIZE, "body length");
     assert_eq!(Sha256::digest(&got.body), want, "SHA-256 of the download");
+    let cpu_after = cpu(&net, &ours);
     println!(
         "1. 20 MiB from the i2pd eepsite to our destination in {secs:.1} s ({:.2} MiB/s), \
-         checksum ok",
-        20.0 / secs
+         checksum ok; CPU-seconds meanwhile: our router {:.1}, the five i2pd routers {:.1}",
+        20.0 / secs,
+        cpu_after.0 - cpu_before.0,
+        cpu_after.1 - cpu_before.1
     );
     drop(control);
 
