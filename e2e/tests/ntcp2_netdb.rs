@@ -345,8 +345,8 @@ fn our_routers_join_an_i2pd_net() {
         "A answered {} lookups of it: {ls_answers:?}",
         ls_answers.len()
     );
-    // a lookup that asks for an ElGamal/AES-encrypted reply (i2pd destinations without ECIES)
-    // is answered with nothing yet; those do not count
+    // i2pd's SAM naming lookups come from a destination without ECIES and ask for an
+    // ElGamal/AES-encrypted reply, which A now sends; any reply A could not send does not count
     let found = ls_answers
         .iter()
         .filter(|l| l.split_whitespace().any(|w| w == "reply_type=1"))

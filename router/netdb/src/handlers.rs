@@ -241,6 +241,25 @@ impl<R: CryptoRng> NetDb<R> {
                             }
                         }
                     }
+                    ReplyEncryption::ElGamalAes { reply_key, tags } => {
+                        let Some(tag) = tags.first() else { return };
+                        let sealed = router_garlic::seal_elgamal_aes_reply(
+                            &msg,
+                            reply_key,
+                            tag,
+                            now,
+                            &mut self.rng,
+                        )
+                        .ok()
+                        .and_then(|g| self.message(I2npBody::Garlic(g), now));
+                        match sealed {
+                            Some(m) => m,
+                            None => {
+                                warn!(key = %key, "netDb: cannot build an ElGamal/AES lookup reply");
+                                return;
+                            }
+                        }
+                    }
                     other => {
                         debug!(key = %key, encryption = ?other, "netDb: lookup asks for a reply encryption we do not support; no reply");
                         return;

@@ -68,6 +68,63 @@ pub struct Clove {
     pub message: I2npMessage,
 }
 
+/// Build the reply to a lookup that asked for ElGamal/AES+SessionTags encryption (an i2pd or
+/// Java destination without ECIES keys; spec/i2np.md DatabaseLookup "reply encryption",
+/// spec/elgamal-aes.md "Existing Session"): the requester's 32-byte session tag, then one AES
+/// block under its reply key with IV = SHA-256(tag)[0..16]: tag count 0, payload size, payload
+/// SHA-256, flag 0, the garlic payload and padding to 16 bytes. The payload is the classic
+/// garlic clove set: one LOCAL clove (the message with its full 16-byte header, clove id,
+/// expiration, null certificate), then the set's null certificate, message id and expiration.
+/// Field order as i2pd 2.45.1 `ElGamalAESSession::CreateAESBlock`/`CreateGarlicPayload`.
+pub fn seal_elgamal_aes_reply<R: CryptoRng + ?Sized>(
+    message: &I2npMessage,
+    reply_key: &[u8; 32],
+    tag: &[u8; 32],
+    now: Date,
+    rng: &mut R,
+) -> Result<Garlic, GarlicError> {
+    use i2p_wire::Encode;
+    let expiration = now.as_millis().saturating_add(8_000).to_be_bytes();
+    let full = message.to_bytes();
+    let mut payload = Vec::with_capacity(full.len() + 48);
+    payload.push(1); // one clove
+    payload.push(0); // delivery: LOCAL
+    payload.extend_from_slice(&full);
+    payload.extend_from_slice(&rng.next_u32().to_be_bytes()); // clove id
+    payload.extend_from_slice(&expiration);
+    payload.extend_from_slice(&[0, 0, 0]); // clove certificate
+    payload.extend_from_slice(&[0, 0, 0]); // message certificate
+    payload.extend_from_slice(&rng.next_u32().to_be_bytes()); // message id
+    payload.extend_from_slice(&expiration);
+
+    let mut block = Vec::with_capacity(payload.len() + 64);
+    block.extend_from_slice(&0u16.to_be_bytes()); // no new tags
+    block.extend_from_slice(
+        &u32::try_from(payload.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
+    block.extend_from_slice(&i2p_crypto::sha256(&payload));
+    block.push(0); // flag
+    block.extend_from_slice(&payload);
+    while block.len() % 16 != 0 {
+        block.push(rng.next_u32() as u8);
+    }
+    let hashed = i2p_crypto::sha256(tag);
+    let mut iv = [0u8; 16];
+    iv.copy_from_slice(hashed.get(..16).unwrap_or(&[0u8; 16]));
+    i2p_crypto::aes::Aes256::new(reply_key)
+        .cbc_encrypt(&mut iv, &mut block)
+        .map_err(|_| GarlicError::BadBlock {
+            offset: 0,
+            what: "AES block not aligned",
+        })?;
+    let mut data = Vec::with_capacity(32 + block.len());
+    data.extend_from_slice(tag);
+    data.extend_from_slice(&block);
+    Garlic::new(data).map_err(GarlicError::TooLarge)
+}
+
 /// Build the tagged reply to an ECIES lookup: `message` in a LOCAL clove, `padding` zero
 /// bytes of padding (i2pd uses 0–15), sealed under `reply_key` with `tag`.
 pub fn seal_reply(
@@ -280,6 +337,49 @@ fn parse_clove(body: &[u8], offset: usize) -> Result<Clove, GarlicError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn elgamal_aes_reply_decrypts_to_the_classic_clove_set() {
+        use i2p_wire::i2np::DeliveryStatus;
+        let msg = I2npMessage::new(
+            7,
+            Date::from_millis(1_700_000_060_000),
+            i2p_wire::I2npBody::DeliveryStatus(DeliveryStatus {
+                msg_id: 42,
+                timestamp: Date::from_millis(1_700_000_000_000),
+            }),
+        )
+        .unwrap();
+        let (key, tag) = ([5u8; 32], [9u8; 32]);
+        let now = Date::from_millis(1_700_000_000_000);
+        let g = seal_elgamal_aes_reply(&msg, &key, &tag, now, &mut rand::rng()).unwrap();
+        let data = g.data();
+        assert_eq!(&data[..32], &tag);
+        // decrypt as the requester does (IV = SHA-256(tag)[..16])
+        let mut block = data[32..].to_vec();
+        assert_eq!(block.len() % 16, 0);
+        let mut iv = [0u8; 16];
+        iv.copy_from_slice(&i2p_crypto::sha256(&tag)[..16]);
+        i2p_crypto::aes::Aes256::new(&key)
+            .cbc_decrypt(&mut iv, &mut block)
+            .unwrap();
+        assert_eq!(&block[..2], &[0, 0]);
+        let size = u32::from_be_bytes(block[2..6].try_into().unwrap()) as usize;
+        let payload = &block[39..39 + size];
+        assert_eq!(&block[6..38], &i2p_crypto::sha256(payload));
+        assert_eq!(block[38], 0);
+        assert_eq!(payload[0], 1);
+        assert_eq!(payload[1], 0);
+        let m = i2p_wire::Encode::to_bytes(&msg);
+        assert_eq!(&payload[2..2 + m.len()], &m[..]);
+        // clove id, expiration, certificate; then certificate, message id, expiration
+        assert_eq!(payload.len(), 2 + m.len() + 4 + 8 + 3 + 3 + 4 + 8);
+        let exp = &payload[2 + m.len() + 4..2 + m.len() + 12];
+        assert_eq!(
+            u64::from_be_bytes(exp.try_into().unwrap()),
+            1_700_000_008_000
+        );
+    }
+
     use super::*;
     use i2p_wire::I2npBody;
     use i2p_wire::i2np::DeliveryStatus;

@@ -489,7 +489,8 @@ fn encrypted_replies_go_down_the_reply_tunnel() {
     );
     assert!(matches!(&a[..], [Action::SendToTunnel { msg, .. }] if msg.type_id() == 1));
 
-    // ElGamal/AES replies (deprecated) are not supported: no reply rather than a clear one
+    // ElGamal/AES replies (destinations without ECIES keys): a garlic message that starts
+    // with the requester's session tag, down the reply tunnel
     let a = d.handle_message(
         Hash::from_bytes([1; 32]),
         lookup(
@@ -505,7 +506,17 @@ fn encrypted_replies_go_down_the_reply_tunnel() {
         ),
         T0,
     );
-    assert!(a.is_empty());
+    match &a[..] {
+        [Action::SendToTunnel { msg, tunnel_id, .. }] => {
+            assert_eq!(*tunnel_id, TunnelId(79));
+            let I2npBody::Garlic(g) = msg.body() else {
+                panic!("not garlic: {msg:?}")
+            };
+            assert_eq!(&g.data()[..32], &[1; 32]);
+            assert_eq!((g.data().len() - 32) % 16, 0);
+        }
+        other => panic!("expected one encrypted reply, got {other:?}"),
+    }
 }
 
 #[test]
