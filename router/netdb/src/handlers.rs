@@ -220,7 +220,7 @@ impl<R: CryptoRng> NetDb<R> {
             return;
         };
         self.stats.lookups_answered += 1;
-        debug!(from = %from, key = %key, kind = ?lookup.lookup_type(), reply_type = msg.type_id(), "netDb: answering a DatabaseLookup");
+        debug!(from = %from, key = %key, kind = ?lookup.lookup_type(), reply_type = msg.type_id(), encryption = ?lookup.reply_encryption(), "netDb: answering a DatabaseLookup");
         match lookup.reply_tunnel() {
             None => out.push(Action::Send { to: reply_to, msg }),
             Some(tunnel_id) => {
