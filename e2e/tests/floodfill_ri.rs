@@ -154,7 +154,6 @@ fn i2pd_publishes_a_routerinfo_to_our_floodfill_and_looks_it_up_there() {
 
     // now router 5 needs X (a tunnel only through it); nobody but A has X's RouterInfo, so
     // router 5 must look it up at the floodfill closest to X: A
-    let r5_b64 = ident::base64_i2p(&net.router(5).hash);
     wait_until(
         "router 5 to know our floodfill",
         Duration::from_secs(120),
