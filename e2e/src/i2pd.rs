@@ -361,6 +361,22 @@ impl I2pdNet {
         &self.routers
     }
     /// Router `i` (1-based).
+    /// A reseed zip of every router's current `router.info`, written to `path` (what our
+    /// router reads with `reseed.file` to join this net).
+    pub fn write_reseed_zip(&self, path: &Path) -> Result<()> {
+        let infos = self
+            .routers
+            .iter()
+            .map(|r| {
+                std::fs::read(r.router_info_path())
+                    .map_err(|e| Error::io(format!("read {}", r.router_info_path().display()), e))
+            })
+            .collect::<Result<Vec<Vec<u8>>>>()?;
+        let refs: Vec<&[u8]> = infos.iter().map(Vec::as_slice).collect();
+        std::fs::write(path, ident::reseed_zip(&refs)?)
+            .map_err(|e| Error::io(format!("write {}", path.display()), e))
+    }
+
     pub fn router(&self, i: usize) -> &I2pdRouter {
         &self.routers[i - 1]
     }

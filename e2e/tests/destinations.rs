@@ -19,7 +19,6 @@ use std::io::{BufRead, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use i2p_e2e::ident::{self};
 use i2p_e2e::sam::SamControl;
 use i2p_e2e::wait::tail_file;
 use i2p_e2e::{I2pdNet, OurRouter, OurRouterConfig, TestEnv};
@@ -66,15 +65,9 @@ fn streams_between_our_destinations_and_i2pd() {
         .foreign_router_info(ri, &[])
         .start(&env)
         .expect("start 5 i2pd routers with an eepsite");
-    let seed = {
-        let infos: Vec<Vec<u8>> = (1..=5)
-            .map(|i| std::fs::read(net.router(i).router_info_path()).expect("i2pd router.info"))
-            .collect();
-        let refs: Vec<&[u8]> = infos.iter().map(Vec::as_slice).collect();
-        let path = env.dir().join("seed.zip");
-        std::fs::write(&path, ident::reseed_zip(&refs).unwrap()).unwrap();
-        path
-    };
+    let seed = env.dir().join("seed.zip");
+    net.write_reseed_zip(&seed)
+        .expect("reseed zip of the i2pd routers");
     let mut config = ours.config().clone();
     config.reseed_file = Some(seed);
     std::fs::write(ours.config_path(), config.to_yaml()).unwrap();

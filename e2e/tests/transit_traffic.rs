@@ -68,15 +68,9 @@ fn eepsite_traffic_passes_through_our_router() {
         .foreign_router_info(ri, &[])
         .start(&env)
         .expect("start 5 i2pd routers with an eepsite");
-    let seed = {
-        let infos: Vec<Vec<u8>> = (1..=5)
-            .map(|i| std::fs::read(net.router(i).router_info_path()).expect("i2pd router.info"))
-            .collect();
-        let refs: Vec<&[u8]> = infos.iter().map(Vec::as_slice).collect();
-        let path = env.dir().join("seed.zip");
-        std::fs::write(&path, ident::reseed_zip(&refs).unwrap()).unwrap();
-        path
-    };
+    let seed = env.dir().join("seed.zip");
+    net.write_reseed_zip(&seed)
+        .expect("reseed zip of the i2pd routers");
     // the reseed file is read at start; the config was written by prepare, so write it again
     let mut config = ours.config().clone();
     config.reseed_file = Some(seed);

@@ -19,7 +19,7 @@ pub use keys::{KeyError, PrivateKeys};
 pub use stream::{ByteStream, I2pStream};
 pub use types::{
     ConnectOptions, Datagram, DatagramKind, DestinationKeys, DestinationSpec, Resolved, Target,
-    TunnelOptions,
+    TunnelOptions, resolve_address,
 };
 
 use std::future::Future;

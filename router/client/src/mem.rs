@@ -59,27 +59,20 @@ impl MemNetwork {
     }
 
     fn resolve(&self, name: &str) -> Result<Resolved, ClientError> {
-        let lower = name.trim().to_ascii_lowercase();
-        if lower.ends_with(".b32.i2p") {
-            return i2p_wire::base32::parse_b32_address(&lower)
-                .map(Resolved::Hash)
-                .map_err(|e| ClientError::InvalidKey(e.to_string()));
+        match crate::resolve_address(name) {
+            Err(ClientError::UnknownName(lower)) => {
+                let g = self
+                    .inner
+                    .lock()
+                    .map_err(|_| ClientError::Router("poisoned".into()))?;
+                g.names
+                    .get(&lower)
+                    .cloned()
+                    .map(Resolved::Destination)
+                    .ok_or(ClientError::UnknownName(lower))
+            }
+            other => other,
         }
-        if lower.ends_with(".i2p") {
-            let g = self
-                .inner
-                .lock()
-                .map_err(|_| ClientError::Router("poisoned".into()))?;
-            return g
-                .names
-                .get(&lower)
-                .cloned()
-                .map(Resolved::Destination)
-                .ok_or(ClientError::UnknownName(lower));
-        }
-        Destination::from_base64(name.trim())
-            .map(Resolved::Destination)
-            .map_err(|e| ClientError::InvalidKey(e.to_string()))
     }
 
     fn target_hash(&self, t: &Target) -> Result<Hash, ClientError> {

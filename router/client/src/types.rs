@@ -33,6 +33,24 @@ impl Resolved {
     }
 }
 
+/// Resolve what needs no address book: a `.b32.i2p` address (its hash) or a base64
+/// destination. Any other `.i2p` name is [`ClientError::UnknownName`].
+pub fn resolve_address(name: &str) -> Result<Resolved, crate::ClientError> {
+    use crate::ClientError;
+    let lower = name.trim().to_ascii_lowercase();
+    if lower.ends_with(".b32.i2p") {
+        return i2p_wire::base32::parse_b32_address(&lower)
+            .map(Resolved::Hash)
+            .map_err(|e| ClientError::InvalidKey(e.to_string()));
+    }
+    if lower.ends_with(".i2p") {
+        return Err(ClientError::UnknownName(lower));
+    }
+    Destination::from_base64(name.trim())
+        .map(Resolved::Destination)
+        .map_err(|e| ClientError::InvalidKey(e.to_string()))
+}
+
 impl From<Resolved> for Target {
     fn from(r: Resolved) -> Target {
         match r {

@@ -634,7 +634,6 @@ impl Dispatcher {
                 .data()
                 .first_chunk::<8>()
                 .is_some_and(|tag| self.garlic_reply_key(tag).is_some()),
-            I2npBody::DeliveryStatus(_) => false,
             _ => false,
         }
     }

@@ -138,7 +138,6 @@ struct Publish {
     /// store sent, awaiting its DeliveryStatus: (token, floodfill index, sent ms)
     pending: Option<(u32, usize, u64)>,
     floodfills: Vec<(Hash, X25519Public)>,
-    confirmed_version: u64,
     last_published_ms: u64,
     /// a floodfill list was asked for and has not come back yet
     asking: bool,
@@ -359,9 +358,6 @@ impl DestTask {
                     && token == s.msg_id
                 {
                     self.publish.pending = None;
-                    if let Some((_, v)) = &self.publish.current {
-                        self.publish.confirmed_version = *v;
-                    }
                     debug!(dest = %self.nickname, "LeaseSet store confirmed by the floodfill");
                     self.update_ready();
                 }

@@ -29,7 +29,7 @@ use i2p_client::{
 };
 use i2p_tunnel::data::DeliveryInstructions;
 use i2p_tunnel::pool::PoolConfig;
-use i2p_wire::{Destination, Hash, I2npMessage, TunnelId};
+use i2p_wire::{Hash, I2npMessage, TunnelId};
 use tokio::sync::mpsc;
 
 use crate::netdb::NetDbHandle;
@@ -105,20 +105,9 @@ impl RouterClient {
     }
 }
 
-/// Resolve a name without an address book: `.b32.i2p` addresses and base64 destinations.
+/// Resolve a name without an address book (`.b32.i2p` addresses and base64 destinations).
 pub fn resolve_name(name: &str) -> Result<Resolved, ClientError> {
-    let lower = name.trim().to_ascii_lowercase();
-    if lower.ends_with(".b32.i2p") {
-        return i2p_wire::base32::parse_b32_address(&lower)
-            .map(Resolved::Hash)
-            .map_err(|e| ClientError::InvalidKey(e.to_string()));
-    }
-    if lower.ends_with(".i2p") {
-        return Err(ClientError::UnknownName(lower));
-    }
-    Destination::from_base64(name.trim())
-        .map(Resolved::Destination)
-        .map_err(|e| ClientError::InvalidKey(e.to_string()))
+    i2p_client::resolve_address(name)
 }
 
 impl Client for RouterClient {
