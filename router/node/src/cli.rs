@@ -56,6 +56,9 @@ pub enum Command {
     /// Write our signed RouterInfo (fresh date, current config) to DIR/router.info and exit,
     /// e.g. to preload it into another router's netDb
     RouterInfo,
+    /// List the configured tunnels (config file and DIR/tunnels.d) with their .b32.i2p
+    /// addresses; never creates keys
+    Tunnels,
 }
 
 /// Exit code for success.
@@ -179,6 +182,12 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
             let summary = crate::reseed::cmd_reseed(&data_dir, &loaded.config)?;
             print_out(summary)
         }
+        Some(Command::Tunnels) => {
+            let (loaded, _) = load_config(cli.config.as_deref(), &data_dir)?;
+            let tunnels = crate::frontends::collect_tunnels(&loaded.config.tunnels, &data_dir)
+                .map_err(AppError::Usage)?;
+            print_out(list_tunnels(&tunnels, &data_dir))
+        }
         Some(Command::RouterInfo) => {
             let (loaded, _) = load_config(cli.config.as_deref(), &data_dir)?;
             let log = &loaded.config.log;
@@ -200,9 +209,41 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
                 tracing::warn!("{w}");
             }
             tracing::debug!(config = ?loaded.config, "configuration");
-            cmd_run(&data_dir, &loaded.config)
+            crate::run::run(&data_dir, &loaded.config, source.as_deref()).map_err(AppError::Run)
         }
     }
+}
+
+/// `i2p-router tunnels`: one line per tunnel, tab-separated: name, type, local side,
+/// address (or why there is none yet).
+fn list_tunnels(tunnels: &[crate::config::TunnelConfig], data_dir: &Path) -> String {
+    use crate::config::{TunnelKeys, TunnelKind};
+    let mut out = String::from("NAME\tTYPE\tLOCAL\tADDRESS\n");
+    for t in tunnels {
+        let local = match &t.kind {
+            TunnelKind::Server(s) | TunnelKind::Http { server: s, .. } | TunnelKind::Irc { server: s, .. } => {
+                format!("-> {}", s.target)
+            }
+            TunnelKind::Client {
+                listen,
+                destination,
+                port,
+            } => format!("{listen} -> {destination}:{port}"),
+        };
+        let address = match &t.keys {
+            TunnelKeys::Transient => "(transient: a new address every start)".to_string(),
+            TunnelKeys::File(p) => {
+                let path = crate::frontends::key_path(data_dir, p);
+                match crate::client::keys_file::load_existing(&path) {
+                    Ok(Some(k)) => k.destination.b32_address(),
+                    Ok(None) => format!("(no key file yet: {} is created on start)", path.display()),
+                    Err(e) => format!("(unreadable key file: {e})"),
+                }
+            }
+        };
+        out.push_str(&format!("{}\t{}\t{local}\t{address}\n", t.name, t.kind));
+    }
+    out
 }
 
 fn print_out(text: impl fmt::Display) -> Result<(), AppError> {
@@ -260,7 +301,3 @@ fn cmd_identity(data_dir: &Path) -> Result<(), AppError> {
     ))
 }
 
-/// `i2p-router` (run): run the router until SIGINT/SIGTERM.
-fn cmd_run(data_dir: &Path, config: &Config) -> Result<(), AppError> {
-    crate::run::run(data_dir, config).map_err(AppError::Run)
-}

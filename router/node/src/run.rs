@@ -46,7 +46,7 @@ pub const STATUS_INTERVAL: Duration = Duration::from_secs(60);
 pub enum RunError {
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
-    #[error("cannot listen for NTCP2 on {addr}")]
+    #[error("cannot listen on {addr}")]
     Listen {
         addr: std::net::SocketAddr,
         #[source]
@@ -62,6 +62,8 @@ pub enum RunError {
     Key(#[from] crate::identity::KeyError),
     #[error(transparent)]
     File(#[from] crate::keyfile::FileError),
+    #[error("{0}")]
+    Frontend(String),
 }
 
 /// The netDb's outbound path, bound to the transport once it runs; messages for other
@@ -133,7 +135,8 @@ pub fn write_router_info(data_dir: &Path, config: &Config) -> Result<(), RunErro
 }
 
 /// Run the router until SIGINT/SIGTERM.
-pub fn run(data_dir: &Path, config: &Config) -> Result<(), RunError> {
+/// `config_path` is the file SIGHUP re-reads tunnels from (`None`: built-in defaults).
+pub fn run(data_dir: &Path, config: &Config, config_path: Option<&Path>) -> Result<(), RunError> {
     let dir = DataDir::open(data_dir)?;
     let id = load_identity(&dir, config)?;
     info!(router_hash = %id.keys.hash_base64(), "router identity loaded");
@@ -141,10 +144,15 @@ pub fn run(data_dir: &Path, config: &Config) -> Result<(), RunError> {
         .enable_all()
         .build()
         .map_err(RunError::Runtime)?;
-    rt.block_on(run_async(&dir, config, id))
+    rt.block_on(run_async(&dir, config, id, config_path))
 }
 
-async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), RunError> {
+async fn run_async(
+    dir: &DataDir,
+    config: &Config,
+    id: Identity,
+    config_path: Option<&Path>,
+) -> Result<(), RunError> {
     let (ri_bytes, ri) = build_router_info(config, &id)?;
     let ri_path = dir.file(router_info::ROUTER_INFO_FILE);
     crate::keyfile::write_replace(&ri_path, &ri_bytes, crate::keyfile::PUBLIC_MODE)?;
@@ -218,7 +226,10 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
             distinct_subnets: config.router.distinct_subnets,
         },
     );
-    let _frontends = crate::frontends::start(config, &client).await?;
+    // polled by the loop below: creating destinations goes through the dispatcher
+    let frontends_start = crate::frontends::start(config, &client, dir.path(), config_path);
+    tokio::pin!(frontends_start);
+    let mut frontends_started = false;
 
     let mut republish = tokio::time::interval(REPUBLISH_INTERVAL);
     republish.tick().await;
@@ -247,6 +258,11 @@ async fn run_async(dir: &DataDir, config: &Config, id: Identity) -> Result<(), R
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
+            r = &mut frontends_start, if !frontends_started => {
+                frontends_started = true;
+                let f = r?;
+                info!(sam = ?f.sam, http_proxy = ?f.http_proxy, socks_proxy = ?f.socks_proxy, "front-ends started");
+            }
             ev = events.recv() => match ev {
                 Some(ev) => dispatch.event(ev, &netdb, &transport),
                 None => break,

@@ -14,14 +14,23 @@ use crate::keyfile::{self, FileError};
 /// under 1 KiB; i2pd appends nothing else unless keys are offline-signed).
 const MAX_KEY_FILE: u64 = 4096;
 
+/// The keys in `path`, `None` if there is no such file (nothing is created).
+pub fn load_existing(path: &Path) -> Result<Option<PrivateKeys>, FileError> {
+    let Some(bytes) = keyfile::read_secret(path, MAX_KEY_FILE)? else {
+        return Ok(None);
+    };
+    PrivateKeys::from_bytes(&bytes)
+        .map(Some)
+        .map_err(|e| FileError::Corrupt {
+            path: path.to_path_buf(),
+            problem: format!("not a destination private key file: {e}"),
+        })
+}
+
 /// Load the keys in `path`, or create new ones there if the file does not exist.
 /// Returns the keys and whether they were just created.
 pub fn load_or_create(path: &Path) -> Result<(PrivateKeys, bool), FileError> {
-    if let Some(bytes) = keyfile::read_secret(path, MAX_KEY_FILE)? {
-        let keys = PrivateKeys::from_bytes(&bytes).map_err(|e| FileError::Corrupt {
-            path: path.to_path_buf(),
-            problem: format!("not a destination private key file: {e}"),
-        })?;
+    if let Some(keys) = load_existing(path)? {
         if let Some(w) = keyfile::loose_mode_warning(path) {
             tracing::warn!("{w}");
         }

@@ -6,6 +6,7 @@ use super::{
     NetDbConfig, NetId, NetworkConfig, Ntcp2Config, PortSetting, ReseedConfig, RouterConfig,
     SamConfig,
 };
+use super::{HttpProxySection, JumpList, SharedClientConfig, SocksProxySection};
 
 /// The commented default configuration, printed by `i2p-router --print-default-config`.
 pub const DEFAULT_CONFIG_YAML: &str = include_str!("../../config/default.yaml");
@@ -38,8 +39,24 @@ pub const KNOWN_KEYS: &[&str] = &[
     "sam.host",
     "sam.port",
     "sam.udp_port",
+    "http_proxy.enabled",
+    "http_proxy.host",
+    "http_proxy.port",
+    "http_proxy.outproxy",
+    "http_proxy.jump_services",
+    "socks_proxy.enabled",
+    "socks_proxy.host",
+    "socks_proxy.port",
+    "socks_proxy.username",
+    "socks_proxy.password",
+    "socks_proxy.outproxy",
+    "shared_client.inbound_length",
+    "shared_client.outbound_length",
+    "shared_client.inbound_quantity",
+    "shared_client.outbound_quantity",
     "log.level",
     "log.format",
+    "tunnels",
 ];
 
 impl Default for Config {
@@ -91,10 +108,37 @@ impl Default for Config {
                 port: std::num::NonZeroU16::MIN.saturating_add(7655),
                 udp_port: std::num::NonZeroU16::MIN.saturating_add(7654),
             },
+            // i2pd's and Java I2P's proxy ports
+            http_proxy: HttpProxySection {
+                enabled: true,
+                host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+                port: std::num::NonZeroU16::MIN.saturating_add(4443),
+                outproxy: None,
+                jump_services: JumpList(vec![
+                    "http://stats.i2p/cgi-bin/jump.cgi?a=".into(),
+                    "http://reg.i2p/jump/".into(),
+                ]),
+            },
+            socks_proxy: SocksProxySection {
+                enabled: true,
+                host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+                port: std::num::NonZeroU16::MIN.saturating_add(4446),
+                username: None,
+                password: None,
+                outproxy: None,
+            },
+            // i2pd's proxy destination: 3 hops; two tunnels each way
+            shared_client: SharedClientConfig {
+                inbound_length: 3,
+                outbound_length: 3,
+                inbound_quantity: 2,
+                outbound_quantity: 2,
+            },
             log: LogConfig {
                 level: LogLevel::Info,
                 format: LogFormat::Text,
             },
+            tunnels: Vec::new(),
         }
     }
 }
@@ -155,7 +199,7 @@ mod tests {
         // each key line in default.yaml is preceded by at least one comment line
         let lines: Vec<&str> = DEFAULT_CONFIG_YAML.lines().collect();
         for key in KNOWN_KEYS {
-            let leaf = key.rsplit_once('.').unwrap().1;
+            let leaf = key.rsplit_once('.').map_or(*key, |(_, l)| l);
             let idx = lines
                 .iter()
                 .position(|l| l.trim_start().starts_with(&format!("{leaf}:")))

@@ -18,6 +18,7 @@
 
 mod defaults;
 mod tree;
+mod tunnels;
 mod validate;
 
 use std::fmt;
@@ -30,6 +31,10 @@ use serde::{Serialize, Serializer};
 use thiserror::Error;
 
 pub use defaults::{DEFAULT_CONFIG_YAML, KNOWN_KEYS};
+pub use tunnels::{
+    Access, ServerSide, TunnelConfig, TunnelKeys, TunnelKind, TunnelShape, check_tunnel_set,
+    load_tunnel_dir, tunnels_from_yaml_bytes,
+};
 
 /// The validated router configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -41,7 +46,56 @@ pub struct Config {
     pub exploratory: ExploratoryConfig,
     pub reseed: ReseedConfig,
     pub sam: SamConfig,
+    pub http_proxy: HttpProxySection,
+    pub socks_proxy: SocksProxySection,
+    pub shared_client: SharedClientConfig,
     pub log: LogConfig,
+    /// `tunnels:`: the tunnels written in the config file (those of `tunnels.d/` are read
+    /// separately, see [`load_tunnel_dir`]).
+    pub tunnels: Vec<TunnelConfig>,
+}
+
+/// `http_proxy:` section: the HTTP proxy for browsers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HttpProxySection {
+    /// `http_proxy.enabled`.
+    pub enabled: bool,
+    /// `http_proxy.host`: the address to listen on.
+    pub host: IpAddr,
+    /// `http_proxy.port`.
+    pub port: NonZeroU16,
+    /// `http_proxy.outproxy`: an I2P destination running an HTTP proxy for clearnet URLs;
+    /// `None` refuses clearnet URLs with an error page.
+    pub outproxy: Option<String>,
+    /// `http_proxy.jump_services`: `http://` URL prefixes offered on the unknown-host page.
+    pub jump_services: JumpList,
+}
+
+/// `socks_proxy:` section: the SOCKS4a/5 proxy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SocksProxySection {
+    /// `socks_proxy.enabled`.
+    pub enabled: bool,
+    /// `socks_proxy.host`: the address to listen on.
+    pub host: IpAddr,
+    /// `socks_proxy.port`.
+    pub port: NonZeroU16,
+    /// `socks_proxy.username` / `socks_proxy.password`: require RFC 1929 authentication.
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// `socks_proxy.outproxy`: an I2P destination running a SOCKS5 server for clearnet
+    /// targets; `None` refuses them.
+    pub outproxy: Option<String>,
+}
+
+/// `shared_client:` section: the destination the HTTP and SOCKS proxies share (i2pd's
+/// "shared clients").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SharedClientConfig {
+    pub inbound_length: u8,
+    pub outbound_length: u8,
+    pub inbound_quantity: u8,
+    pub outbound_quantity: u8,
 }
 
 /// `network:` section.
@@ -498,6 +552,47 @@ impl ConfigValue for UrlList {
 impl Serialize for UrlList {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0.join(","))
+    }
+}
+
+/// A comma-separated list of `http://` URL prefixes (jump services); the text before the
+/// first `/` after `http://` names the service.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct JumpList(pub Vec<String>);
+
+impl ConfigValue for JumpList {
+    const EXPECTED: &'static str = "http:// URL prefixes separated by commas";
+    fn from_text(text: &str) -> Option<Self> {
+        let urls: Vec<String> = text
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_string)
+            .collect();
+        let ok = urls.iter().all(|u| {
+            u.strip_prefix("http://").is_some_and(|rest| {
+                !rest.is_empty() && !rest.starts_with('/') && !rest.contains(char::is_whitespace)
+            })
+        });
+        ok.then_some(JumpList(urls))
+    }
+}
+
+impl Serialize for JumpList {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.join(","))
+    }
+}
+
+/// An I2P destination given by name: `name.i2p`, `xxx.b32.i2p` or base64.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DestinationName(pub String);
+
+impl ConfigValue for DestinationName {
+    const EXPECTED: &'static str = "a .i2p name, a .b32.i2p address or a base64 destination";
+    fn from_text(text: &str) -> Option<Self> {
+        let t = text.trim();
+        tunnels::valid_destination_text(t).then(|| DestinationName(t.to_string()))
     }
 }
 

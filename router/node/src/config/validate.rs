@@ -12,8 +12,8 @@ use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
 
 use super::tree::{self, Node};
 use super::{
-    Bandwidth, BandwidthClass, Config, ConfigError, ConfigValue, Count, Diagnostic, HopCount,
-    KNOWN_KEYS, LengthVariance, Loaded, LogFormat, LogLevel, NetId, Origin, Percent, PortSetting,
+    Bandwidth, BandwidthClass, Config, ConfigError, ConfigValue, Count, DestinationName,
+    Diagnostic, HopCount, JumpList, KNOWN_KEYS, LengthVariance, Loaded, LogFormat, LogLevel, NetId, Origin, Percent, PortSetting,
     TunnelQuantity, UrlList,
 };
 
@@ -75,7 +75,7 @@ impl<'de, T: ConfigValue> Visitor<'de> for ValueVisitor<T> {
     }
 }
 
-type Field<T> = Option<Spanned<V<T>>>;
+pub(crate) type Field<T> = Option<Spanned<V<T>>>;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -87,7 +87,41 @@ struct RawConfig {
     exploratory: Option<RawExploratory>,
     reseed: Option<RawReseed>,
     sam: Option<RawSam>,
+    http_proxy: Option<RawHttpProxy>,
+    socks_proxy: Option<RawSocksProxy>,
+    shared_client: Option<RawSharedClient>,
     log: Option<RawLog>,
+    tunnels: Option<Vec<Spanned<super::tunnels::RawTunnel>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttpProxy {
+    enabled: Field<bool>,
+    host: Field<IpAddr>,
+    port: Field<std::num::NonZeroU16>,
+    outproxy: Field<DestinationName>,
+    jump_services: Field<JumpList>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSocksProxy {
+    enabled: Field<bool>,
+    host: Field<IpAddr>,
+    port: Field<std::num::NonZeroU16>,
+    username: Field<super::tunnels::Text>,
+    password: Field<super::tunnels::Text>,
+    outproxy: Field<DestinationName>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSharedClient {
+    inbound_length: Field<HopCount>,
+    outbound_length: Field<HopCount>,
+    inbound_quantity: Field<TunnelQuantity>,
+    outbound_quantity: Field<TunnelQuantity>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -162,7 +196,7 @@ struct RawLog {
 /// the recursive readers (the YAML crate's default is 64).
 const MAX_YAML_DEPTH: usize = 16;
 
-fn options() -> serde_saphyr::Options {
+pub(crate) fn options() -> serde_saphyr::Options {
     let mut budget = serde_saphyr::Budget::default();
     budget.max_depth = MAX_YAML_DEPTH;
     serde_saphyr::options! {
@@ -174,12 +208,12 @@ fn options() -> serde_saphyr::Options {
 }
 
 /// Builds diagnostics for one file.
-struct Reporter<'a> {
-    path: &'a Path,
+pub(crate) struct Reporter<'a> {
+    pub(crate) path: &'a Path,
 }
 
 impl Reporter<'_> {
-    fn at(&self, line: Option<usize>, key: Option<&str>, message: impl Into<String>) -> Diagnostic {
+    pub(crate) fn at(&self, line: Option<usize>, key: Option<&str>, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             origin: Origin::File {
                 path: self.path.to_path_buf(),
@@ -189,7 +223,7 @@ impl Reporter<'_> {
             message: message.into(),
         }
     }
-    fn yaml_error(
+    pub(crate) fn yaml_error(
         &self,
         err: &serde_saphyr::Error,
         keys: &[(String, (usize, usize))],
@@ -282,6 +316,16 @@ fn check_shape(root: &Spanned<Node>, rep: &Reporter<'_>) -> Result<(), ConfigErr
         {
             return Err(unknown(name, section));
         }
+        if section == "tunnels" {
+            if matches!(body.value, Node::Map(_) | Node::Scalar) {
+                return Err(ConfigError::Invalid(rep.at(
+                    Some(name.referenced.line() as usize),
+                    Some(section),
+                    "expected a list of tunnels (`- name: ...` entries)",
+                )));
+            }
+            continue;
+        }
         match &body.value {
             Node::Null => {}
             Node::Map(entries) => {
@@ -333,7 +377,13 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
     let reseed = raw.reseed.unwrap_or_default();
     let expl = raw.exploratory.unwrap_or_default();
     let sam = raw.sam.unwrap_or_default();
+    let hp = raw.http_proxy.unwrap_or_default();
+    let sp = raw.socks_proxy.unwrap_or_default();
+    let sc = raw.shared_client.unwrap_or_default();
+    let tunnels = super::tunnels::validate_tunnels(raw.tunnels.unwrap_or_default(), "tunnels", rep)?;
     let de = &d.exploratory;
+    let dest_name = |f: Field<DestinationName>| f.map(|s| s.value.0.0);
+    let text = |f: Field<super::tunnels::Text>| f.map(|s| (s.referenced.line() as usize, s.value.0.0));
     let opt = |f: Option<Spanned<V<std::path::PathBuf>>>| f.map(|s| s.value.0);
 
     let net_id = get(network.net_id, d.network.net_id);
@@ -412,11 +462,96 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
             port: get(sam.port, d.sam.port).value,
             udp_port: get(sam.udp_port, d.sam.udp_port).value,
         },
+        http_proxy: super::HttpProxySection {
+            enabled: get(hp.enabled, d.http_proxy.enabled).value,
+            host: get(hp.host, d.http_proxy.host).value,
+            port: get(hp.port, d.http_proxy.port).value,
+            outproxy: dest_name(hp.outproxy),
+            jump_services: get(hp.jump_services, d.http_proxy.jump_services.clone()).value,
+        },
+        socks_proxy: super::SocksProxySection {
+            enabled: get(sp.enabled, d.socks_proxy.enabled).value,
+            host: get(sp.host, d.socks_proxy.host).value,
+            port: get(sp.port, d.socks_proxy.port).value,
+            username: None,
+            password: None,
+            outproxy: dest_name(sp.outproxy),
+        },
+        shared_client: super::SharedClientConfig {
+            inbound_length: get(sc.inbound_length, HopCount(d.shared_client.inbound_length))
+                .value
+                .0,
+            outbound_length: get(sc.outbound_length, HopCount(d.shared_client.outbound_length))
+                .value
+                .0,
+            inbound_quantity: get(
+                sc.inbound_quantity,
+                TunnelQuantity(d.shared_client.inbound_quantity),
+            )
+            .value
+            .0,
+            outbound_quantity: get(
+                sc.outbound_quantity,
+                TunnelQuantity(d.shared_client.outbound_quantity),
+            )
+            .value
+            .0,
+        },
         log: super::LogConfig {
             level: level.value,
             format: format.value,
         },
+        tunnels,
     };
+    let mut config = config;
+    match (text(sp.username), text(sp.password)) {
+        (Some((_, u)), Some((_, p))) => {
+            config.socks_proxy.username = Some(u);
+            config.socks_proxy.password = Some(p);
+        }
+        (Some((l, _)), None) | (None, Some((l, _))) => {
+            return Err(rep.at(
+                Some(l),
+                Some("socks_proxy.username"),
+                "give both socks_proxy.username and socks_proxy.password, or neither",
+            ));
+        }
+        (None, None) => {}
+    }
+    if let Err(message) = super::tunnels::check_tunnel_set(&config.tunnels) {
+        return Err(rep.at(None, Some("tunnels"), message));
+    }
+    // two of our listeners on one TCP address would fail at start; say so now
+    let mut listeners = vec![];
+    if config.sam.enabled {
+        listeners.push(("sam.port", std::net::SocketAddr::new(config.sam.host, config.sam.port.get())));
+    }
+    if config.http_proxy.enabled {
+        listeners.push((
+            "http_proxy.port",
+            std::net::SocketAddr::new(config.http_proxy.host, config.http_proxy.port.get()),
+        ));
+    }
+    if config.socks_proxy.enabled {
+        listeners.push((
+            "socks_proxy.port",
+            std::net::SocketAddr::new(config.socks_proxy.host, config.socks_proxy.port.get()),
+        ));
+    }
+    for t in &config.tunnels {
+        if let super::TunnelKind::Client { listen, .. } = &t.kind {
+            listeners.push(("tunnels", *listen));
+        }
+    }
+    for (i, (key, addr)) in listeners.iter().enumerate() {
+        if let Some((other, _)) = listeners[..i].iter().find(|(_, a)| a == addr) {
+            return Err(rep.at(
+                None,
+                Some(key),
+                format!("{addr} is also used by {other}"),
+            ));
+        }
+    }
 
     let mut warnings = Vec::new();
 
