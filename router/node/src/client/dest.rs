@@ -340,7 +340,9 @@ impl DestTask {
                 let changed = gateways(&inbound) != gateways(&self.inbound);
                 self.inbound = inbound;
                 self.outbound = outbound;
-                if changed && self.publish_ls {
+                // an unpublished destination (the proxies') still needs a current LeaseSet:
+                // it travels with our garlic so that remotes can answer
+                if changed {
                     self.rebuild_lease_set();
                 }
                 self.update_ready();
@@ -966,6 +968,9 @@ impl DestTask {
         self.publish.version += 1;
         self.publish.current = Some((bytes.clone(), self.publish.version));
         self.publish.last_published_ms = now;
+        if !self.publish_ls {
+            return;
+        }
         // our own netDb holds it too (a floodfill of ours serves it; local lookups find it)
         let db = self.netdb.clone();
         let key = self.keys.destination.hash();
