@@ -429,6 +429,25 @@ impl DestTask {
             Ok(entry) => {
                 self.learn(&store.key(), &entry);
             }
+            // i2pd's proxies flag their LeaseSet2 unpublished: it must stay out of netDbs,
+            // but the destination it was sent to keeps it to answer (LeaseSet2 flags in
+            // spec/common-structures.md)
+            Err(i2p_netdb::entry::StoreError::Unpublished) => {
+                let key = store.key();
+                let ls = AnyLeaseSet::parse(store.kind().code(), bytes)
+                    .ok()
+                    .and_then(|any| match any {
+                        AnyLeaseSet::LeaseSet2(u) => u.verify(Date::from_millis(now)).ok(),
+                        _ => None,
+                    })
+                    .filter(|ls| ls.destination().hash() == key);
+                match ls {
+                    Some(ls) => {
+                        self.learn_ls2(&key, &ls);
+                    }
+                    None => debug!(dest = %self.nickname, "bundled unpublished LeaseSet refused"),
+                }
+            }
             Err(e) => debug!(dest = %self.nickname, error = %e, "bundled LeaseSet refused"),
         }
     }
@@ -446,6 +465,11 @@ impl DestTask {
         else {
             return false;
         };
+        self.learn_ls2(key, &ls)
+    }
+
+    /// Remember a remote's verified LeaseSet2; true when it is usable (has an X25519 key).
+    fn learn_ls2(&mut self, key: &Hash, ls: &LeaseSet2) -> bool {
         let Some(k) = ls
             .encryption_keys()
             .iter()
