@@ -272,8 +272,16 @@ fn serve_one(mut s: TcpStream, root: &Path, served: &AtomicU64) -> std::io::Resu
         Some(b) => ("200 OK", b),
         None => ("404 Not Found", b"not found\n".to_vec()),
     };
+    // a browser must render pages, not download them
+    let content_type = if status.starts_with("200") && file.ends_with(".html") {
+        "text/html; charset=utf-8"
+    } else if status.starts_with("200") {
+        "application/octet-stream"
+    } else {
+        "text/plain"
+    };
     let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n\
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: {content_type}\r\n\
          Connection: close\r\n\r\n",
         body.len()
     );

@@ -40,6 +40,15 @@ pub struct OurRouterConfig {
     /// `sam.port` (the bridge is enabled on 127.0.0.1 with `udp_port` one below); `None`
     /// leaves SAM off.
     pub sam_port: Option<u16>,
+    /// `http_proxy.port` on 127.0.0.1; `None` turns the HTTP proxy off (the router's default
+    /// is on at 4444).
+    pub http_proxy_port: Option<u16>,
+    /// `socks_proxy.port` on 127.0.0.1; `None` turns the SOCKS proxy off.
+    pub socks_port: Option<u16>,
+    /// `shared_client` tunnel lengths (both directions); `None` keeps the default.
+    pub shared_client_hops: Option<u8>,
+    /// YAML appended at the end (e.g. a `tunnels:` list).
+    pub extra_yaml: String,
 }
 
 impl Default for OurRouterConfig {
@@ -55,6 +64,10 @@ impl Default for OurRouterConfig {
             distinct_subnets: false,
             exploratory_hops: None,
             sam_port: None,
+            http_proxy_port: None,
+            socks_port: None,
+            shared_client_hops: None,
+            extra_yaml: String::new(),
         }
     }
 }
@@ -73,6 +86,18 @@ impl OurRouterConfig {
             ),
             None => String::new(),
         };
+        let http = match self.http_proxy_port {
+            Some(p) => format!("http_proxy:\n  enabled: true\n  host: 127.0.0.1\n  port: {p}\n"),
+            None => "http_proxy:\n  enabled: false\n".to_string(),
+        };
+        let socks = match self.socks_port {
+            Some(p) => format!("socks_proxy:\n  enabled: true\n  host: 127.0.0.1\n  port: {p}\n"),
+            None => "socks_proxy:\n  enabled: false\n".to_string(),
+        };
+        let shared = match self.shared_client_hops {
+            Some(n) => format!("shared_client:\n  inbound_length: {n}\n  outbound_length: {n}\n"),
+            None => String::new(),
+        };
         let reseed = match &self.reseed_file {
             // a JSON string is a valid YAML scalar, whatever the path holds
             Some(p) => format!("reseed:\n  file: {:?}\n", p.display().to_string()),
@@ -80,15 +105,16 @@ impl OurRouterConfig {
         };
         format!(
             "# written by i2p-e2e\nnetwork:\n  net_id: {}\nrouter:\n  floodfill: {}\n  \
-             bandwidth: {}\n  distinct_subnets: {}\nntcp2:\n  enabled: true\n  host: {}\n  port: {}\n{reseed}{exploratory}{sam}log:\n  \
-             level: {}\n",
+             bandwidth: {}\n  distinct_subnets: {}\nntcp2:\n  enabled: true\n  host: {}\n  port: {}\n{reseed}{exploratory}{sam}{http}{socks}{shared}log:\n  \
+             level: {}\n{}",
             self.net_id,
             self.floodfill,
             self.bandwidth,
             self.distinct_subnets,
             self.ntcp2_host,
             self.ntcp2_port,
-            self.log_level
+            self.log_level,
+            self.extra_yaml
         )
     }
 }

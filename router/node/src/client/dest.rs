@@ -975,7 +975,9 @@ impl DestTask {
             u32::try_from(now_s).unwrap_or(u32::MAX),
             u16::try_from(expires).unwrap_or(600),
         )
-        .encryption_key(key);
+        .encryption_key(key)
+        // not for netDbs: only the remotes we send it to keep it
+        .unpublished(!self.publish_ls);
         for l in leases {
             b = b.lease(l);
         }

@@ -13,8 +13,8 @@ use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
 use super::tree::{self, Node};
 use super::{
     Bandwidth, BandwidthClass, Config, ConfigError, ConfigValue, Count, DestinationName,
-    Diagnostic, HopCount, JumpList, KNOWN_KEYS, LengthVariance, Loaded, LogFormat, LogLevel, NetId, Origin, Percent, PortSetting,
-    TunnelQuantity, UrlList,
+    Diagnostic, HopCount, JumpList, KNOWN_KEYS, LengthVariance, Loaded, LogFormat, LogLevel, NetId,
+    Origin, Percent, PortSetting, TunnelQuantity, UrlList,
 };
 
 /// A value read through its [`ConfigValue`] spellings, with uniform error messages.
@@ -213,7 +213,12 @@ pub(crate) struct Reporter<'a> {
 }
 
 impl Reporter<'_> {
-    pub(crate) fn at(&self, line: Option<usize>, key: Option<&str>, message: impl Into<String>) -> Diagnostic {
+    pub(crate) fn at(
+        &self,
+        line: Option<usize>,
+        key: Option<&str>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic {
             origin: Origin::File {
                 path: self.path.to_path_buf(),
@@ -380,10 +385,12 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
     let hp = raw.http_proxy.unwrap_or_default();
     let sp = raw.socks_proxy.unwrap_or_default();
     let sc = raw.shared_client.unwrap_or_default();
-    let tunnels = super::tunnels::validate_tunnels(raw.tunnels.unwrap_or_default(), "tunnels", rep)?;
+    let tunnels =
+        super::tunnels::validate_tunnels(raw.tunnels.unwrap_or_default(), "tunnels", rep)?;
     let de = &d.exploratory;
     let dest_name = |f: Field<DestinationName>| f.map(|s| s.value.0.0);
-    let text = |f: Field<super::tunnels::Text>| f.map(|s| (s.referenced.line() as usize, s.value.0.0));
+    let text =
+        |f: Field<super::tunnels::Text>| f.map(|s| (s.referenced.line() as usize, s.value.0.0));
     let opt = |f: Option<Spanned<V<std::path::PathBuf>>>| f.map(|s| s.value.0);
 
     let net_id = get(network.net_id, d.network.net_id);
@@ -481,9 +488,12 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
             inbound_length: get(sc.inbound_length, HopCount(d.shared_client.inbound_length))
                 .value
                 .0,
-            outbound_length: get(sc.outbound_length, HopCount(d.shared_client.outbound_length))
-                .value
-                .0,
+            outbound_length: get(
+                sc.outbound_length,
+                HopCount(d.shared_client.outbound_length),
+            )
+            .value
+            .0,
             inbound_quantity: get(
                 sc.inbound_quantity,
                 TunnelQuantity(d.shared_client.inbound_quantity),
@@ -524,7 +534,10 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
     // two of our listeners on one TCP address would fail at start; say so now
     let mut listeners = vec![];
     if config.sam.enabled {
-        listeners.push(("sam.port", std::net::SocketAddr::new(config.sam.host, config.sam.port.get())));
+        listeners.push((
+            "sam.port",
+            std::net::SocketAddr::new(config.sam.host, config.sam.port.get()),
+        ));
     }
     if config.http_proxy.enabled {
         listeners.push((
@@ -545,11 +558,7 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
     }
     for (i, (key, addr)) in listeners.iter().enumerate() {
         if let Some((other, _)) = listeners[..i].iter().find(|(_, a)| a == addr) {
-            return Err(rep.at(
-                None,
-                Some(key),
-                format!("{addr} is also used by {other}"),
-            ));
+            return Err(rep.at(None, Some(key), format!("{addr} is also used by {other}")));
         }
     }
 
@@ -895,6 +904,53 @@ mod tests {
         let d = err("ssu2:\n  enabled: true\n");
         assert_eq!(d.key.as_deref(), Some("ssu2"));
         assert_eq!(d.message, "unknown key");
+    }
+
+    #[test]
+    fn proxies_and_tunnels_sections() {
+        let c = load(
+            "http_proxy:\n  port: 8118\n  outproxy: exit.i2p\n  jump_services: \"\"\n\
+             socks_proxy:\n  enabled: false\n  username: u\n  password: p\n\
+             tunnels:\n  - name: web\n    type: http\n    target: web:80\n",
+        )
+        .unwrap()
+        .config;
+        assert_eq!(c.http_proxy.port.get(), 8118);
+        assert_eq!(c.http_proxy.outproxy.as_deref(), Some("exit.i2p"));
+        assert!(c.http_proxy.jump_services.0.is_empty());
+        assert_eq!(c.socks_proxy.username.as_deref(), Some("u"));
+        assert_eq!(c.tunnels.len(), 1);
+        assert_eq!(c.tunnels[0].origin, format!("{FILE}:10"));
+
+        assert_err(
+            "http_proxy:\n  outproxy: 'http://x.com'\n",
+            2,
+            "http_proxy.outproxy",
+            "expected a .i2p name",
+        );
+        assert_err(
+            "socks_proxy:\n  username: u\n",
+            2,
+            "socks_proxy.username",
+            "or neither",
+        );
+        assert_err(
+            "tunnels:\n  name: x\n",
+            1,
+            "tunnels",
+            "expected a list of tunnels",
+        );
+        assert_err(
+            "tunnels:\n  - name: x\n    type: server\n",
+            2,
+            "tunnels[0].target",
+            "needs `target`",
+        );
+        // two listeners on one address
+        let d = err("socks_proxy:\n  port: 4444\n");
+        assert!(d.message.contains("also used by http_proxy.port"), "{d}");
+        let d = err("tunnels:\n  - {name: a, type: client, listen: 4447, destination: x.i2p}\n");
+        assert!(d.message.contains("also used by socks_proxy.port"), "{d}");
     }
 
     #[test]
