@@ -221,7 +221,9 @@ fn list_tunnels(tunnels: &[crate::config::TunnelConfig], data_dir: &Path) -> Str
     let mut out = String::from("NAME\tTYPE\tLOCAL\tADDRESS\n");
     for t in tunnels {
         let local = match &t.kind {
-            TunnelKind::Server(s) | TunnelKind::Http { server: s, .. } | TunnelKind::Irc { server: s, .. } => {
+            TunnelKind::Server(s)
+            | TunnelKind::Http { server: s, .. }
+            | TunnelKind::Irc { server: s, .. } => {
                 format!("-> {}", s.target)
             }
             TunnelKind::Client {
@@ -236,7 +238,9 @@ fn list_tunnels(tunnels: &[crate::config::TunnelConfig], data_dir: &Path) -> Str
                 let path = crate::frontends::key_path(data_dir, p);
                 match crate::client::keys_file::load_existing(&path) {
                     Ok(Some(k)) => k.destination.b32_address(),
-                    Ok(None) => format!("(no key file yet: {} is created on start)", path.display()),
+                    Ok(None) => {
+                        format!("(no key file yet: {} is created on start)", path.display())
+                    }
                     Err(e) => format!("(unreadable key file: {e})"),
                 }
             }
@@ -300,4 +304,3 @@ fn cmd_identity(data_dir: &Path) -> Result<(), AppError> {
         keys.identity_base64()
     ))
 }
-

@@ -228,8 +228,8 @@ impl TunnelSet {
                     create_private_dir(parent)
                         .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
                 }
-                let (keys, created) = crate::client::keys_file::load_or_create(&path)
-                    .map_err(|e| e.to_string())?;
+                let (keys, created) =
+                    crate::client::keys_file::load_or_create(&path).map_err(|e| e.to_string())?;
                 if created {
                     info!(tunnel = %t.name, file = %path.display(), "new destination keys written");
                 }
@@ -257,7 +257,12 @@ impl TunnelSet {
             .await
             .map_err(|e| e.to_string())?;
         let task = match (&t.kind, listener) {
-            (TunnelKind::Client { destination, port, .. }, Some(listener)) => {
+            (
+                TunnelKind::Client {
+                    destination, port, ..
+                },
+                Some(listener),
+            ) => {
                 info!(
                     tunnel = %t.name,
                     listen = %listener.local_addr().map_or_else(|_| "?".into(), |a| a.to_string()),
@@ -360,7 +365,9 @@ impl TunnelSet {
                     info!(tunnel = %t.name, origin = %t.origin, "tunnel started");
                     self.running.insert(t.name.clone(), r);
                 }
-                Err(e) => error!(tunnel = %t.name, origin = %t.origin, error = %e, "tunnel not started"),
+                Err(e) => {
+                    error!(tunnel = %t.name, origin = %t.origin, error = %e, "tunnel not started")
+                }
             }
         }
     }

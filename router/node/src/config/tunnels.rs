@@ -237,7 +237,10 @@ impl ConfigValue for Listen {
     const EXPECTED: &'static str = "a port 1-65535 (on 127.0.0.1) or ip:port";
     fn from_int(v: i128) -> Option<Self> {
         let port = u16::try_from(v).ok().filter(|p| *p != 0)?;
-        Some(Listen(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)))
+        Some(Listen(SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port,
+        )))
     }
     fn from_text(text: &str) -> Option<Self> {
         let t = text.trim();
@@ -304,9 +307,7 @@ pub(crate) fn valid_destination_text(s: &str) -> bool {
                 !label.is_empty()
                     && !label.starts_with('-')
                     && !label.ends_with('-')
-                    && label
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             });
     }
     i2p_wire::Destination::from_base64(s).is_ok()
@@ -369,7 +370,7 @@ pub(crate) fn validate_tunnels(
             )
         })?;
         let name_line = line(&name);
-        let name = name.value.0 .0;
+        let name = name.value.0.0;
         if name.len() > MAX_NAME
             || !name
                 .chars()
@@ -407,8 +408,18 @@ pub(crate) fn validate_tunnels(
         };
         let is_client = ty == Type::Client;
         if is_client {
-            misplaced(t.target.is_some(), "target", opt_line(&t.target), "server, http and irc")?;
-            misplaced(t.inport.is_some(), "inport", opt_line(&t.inport), "server, http and irc")?;
+            misplaced(
+                t.target.is_some(),
+                "target",
+                opt_line(&t.target),
+                "server, http and irc",
+            )?;
+            misplaced(
+                t.inport.is_some(),
+                "inport",
+                opt_line(&t.inport),
+                "server, http and irc",
+            )?;
             misplaced(
                 t.allow.is_some() || t.deny.is_some(),
                 "allow/deny",
@@ -453,7 +464,7 @@ pub(crate) fn validate_tunnels(
                 )
             })?;
             TunnelKind::Client {
-                listen: listen.value.0 .0,
+                listen: listen.value.0.0,
                 destination: dest.value.0.dest,
                 port: dest.value.0.port,
             }
@@ -480,28 +491,28 @@ pub(crate) fn validate_tunnels(
             };
             let server = ServerSide {
                 target: target.text(),
-                inport: t.inport.map_or(0, |p| p.value.0 .0),
+                inport: t.inport.map_or(0, |p| p.value.0.0),
                 access,
             };
             match ty {
                 Type::Http => TunnelKind::Http {
                     host_header: t
                         .host_header
-                        .map_or_else(|| target.host.clone(), |h| h.value.0 .0),
+                        .map_or_else(|| target.host.clone(), |h| h.value.0.0),
                     server,
                 },
                 Type::Irc => TunnelKind::Irc {
                     server,
-                    webirc: t.webirc.map(|w| w.value.0 .0),
+                    webirc: t.webirc.map(|w| w.value.0.0),
                 },
                 _ => TunnelKind::Server(server),
             }
         };
 
         let keys = match t.keys {
-            Some(k) if k.value.0 .0 == "transient" => TunnelKeys::Transient,
+            Some(k) if k.value.0.0 == "transient" => TunnelKeys::Transient,
             Some(k) => {
-                let p = PathBuf::from(&k.value.0 .0);
+                let p = PathBuf::from(&k.value.0.0);
                 if p.components()
                     .any(|c| matches!(c, std::path::Component::ParentDir))
                 {
@@ -518,9 +529,9 @@ pub(crate) fn validate_tunnels(
             None => TunnelKeys::File(PathBuf::from("tunnel-keys").join(format!("{name}.dat"))),
         };
         let d = TunnelShape::default();
-        let g = |f: Field<HopCount>, d: u8| f.map_or(d, |v| v.value.0 .0);
-        let q = |f: Field<TunnelQuantity>, d: u8| f.map_or(d, |v| v.value.0 .0);
-        let v = |f: Field<LengthVariance>, d: i8| f.map_or(d, |v| v.value.0 .0);
+        let g = |f: Field<HopCount>, d: u8| f.map_or(d, |v| v.value.0.0);
+        let q = |f: Field<TunnelQuantity>, d: u8| f.map_or(d, |v| v.value.0.0);
+        let v = |f: Field<LengthVariance>, d: i8| f.map_or(d, |v| v.value.0.0);
         let shape = TunnelShape {
             inbound_length: g(t.inbound_length, d.inbound_length),
             outbound_length: g(t.outbound_length, d.outbound_length),
@@ -609,15 +620,19 @@ pub fn check_tunnel_set(tunnels: &[TunnelConfig]) -> Result<(), String> {
 const MAX_TUNNEL_FILE: u64 = 256 * 1024;
 
 /// Read one `tunnels.d` file: a single tunnel mapping or a list of them. The fuzzable entry.
-pub fn tunnels_from_yaml_bytes(bytes: &[u8], path: &Path) -> Result<Vec<TunnelConfig>, ConfigError> {
+pub fn tunnels_from_yaml_bytes(
+    bytes: &[u8],
+    path: &Path,
+) -> Result<Vec<TunnelConfig>, ConfigError> {
     let rep = Reporter { path };
     let text = std::str::from_utf8(bytes)
         .map_err(|_| ConfigError::Invalid(rep.at(None, None, "file is not valid UTF-8")))?;
     let tree: Spanned<super::tree::Node> = serde_saphyr::from_str_with_options(text, options())
         .map_err(|e| ConfigError::Invalid(rep.yaml_error(&e, &[])))?;
-    let prefix = path
-        .file_name()
-        .map_or_else(|| "tunnels".to_string(), |f| f.to_string_lossy().into_owned());
+    let prefix = path.file_name().map_or_else(
+        || "tunnels".to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    );
     let raw: Vec<Spanned<RawTunnel>> = match tree.value {
         super::tree::Node::Null => Vec::new(),
         super::tree::Node::Map(_) => {
@@ -653,11 +668,7 @@ pub fn load_tunnel_dir(dir: &Path) -> Result<Vec<TunnelConfig>, ConfigError> {
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|x| x == "yaml" || x == "yml")
-                && p.is_file()
-        })
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml") && p.is_file())
         .collect();
     files.sort();
     let mut out = Vec::new();
@@ -686,7 +697,8 @@ mod tests {
     use super::*;
 
     fn parse(yaml: &str) -> Result<Vec<TunnelConfig>, String> {
-        tunnels_from_yaml_bytes(yaml.as_bytes(), Path::new("t/site.yaml")).map_err(|e| e.to_string())
+        tunnels_from_yaml_bytes(yaml.as_bytes(), Path::new("t/site.yaml"))
+            .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -716,8 +728,12 @@ mod tests {
         );
         assert_eq!(t[0].origin, "t/site.yaml:1");
         assert_eq!(t[1].keys, TunnelKeys::Transient);
-        assert!(matches!(&t[1].kind, TunnelKind::Server(s) if matches!(&s.access, Access::Allow(v) if v.len() == 1) && s.target == "127.0.0.1:7000"));
-        assert!(matches!(&t[2].kind, TunnelKind::Irc { server, webirc: Some(w) } if server.target == "[::1]:6667" && w == "secret"));
+        assert!(
+            matches!(&t[1].kind, TunnelKind::Server(s) if matches!(&s.access, Access::Allow(v) if v.len() == 1) && s.target == "127.0.0.1:7000")
+        );
+        assert!(
+            matches!(&t[2].kind, TunnelKind::Irc { server, webirc: Some(w) } if server.target == "[::1]:6667" && w == "secret")
+        );
         assert_eq!(
             t[3].kind,
             TunnelKind::Client {
@@ -742,18 +758,51 @@ mod tests {
     #[test]
     fn errors_name_line_and_key() {
         let cases = [
-            ("- name: a\n  type: server\n", "t/site.yaml:1: site.yaml[0].target: a server tunnel needs `target`"),
-            ("- type: server\n  target: 80\n", "site.yaml[0]: a tunnel needs a `name`"),
-            ("- name: a\n  type: server\n  target: 80\n  listen: 81\n", "t/site.yaml:4: site.yaml[0].listen: `listen` is only for client tunnels"),
-            ("- name: a\n  type: proxy\n", "expected server, http, irc or client"),
-            ("- name: a\n  type: client\n  listen: 0\n  destination: x.i2p\n", ":3:"),
-            ("- name: a\n  type: client\n  listen: 80\n  destination: 'not a name'\n", ":4:"),
-            ("- name: 'a/b'\n  type: server\n  target: 80\n", "invalid tunnel name"),
-            ("- name: a\n  type: server\n  target: 80\n  keys: ../x.dat\n", "`..`"),
-            ("- name: a\n  type: server\n  target: 80\n  allow: [abc]\n", "is not a .b32.i2p address"),
+            (
+                "- name: a\n  type: server\n",
+                "t/site.yaml:1: site.yaml[0].target: a server tunnel needs `target`",
+            ),
+            (
+                "- type: server\n  target: 80\n",
+                "site.yaml[0]: a tunnel needs a `name`",
+            ),
+            (
+                "- name: a\n  type: server\n  target: 80\n  listen: 81\n",
+                "t/site.yaml:4: site.yaml[0].listen: `listen` is only for client tunnels",
+            ),
+            (
+                "- name: a\n  type: proxy\n",
+                "expected server, http, irc or client",
+            ),
+            (
+                "- name: a\n  type: client\n  listen: 0\n  destination: x.i2p\n",
+                ":3:",
+            ),
+            (
+                "- name: a\n  type: client\n  listen: 80\n  destination: 'not a name'\n",
+                ":4:",
+            ),
+            (
+                "- name: 'a/b'\n  type: server\n  target: 80\n",
+                "invalid tunnel name",
+            ),
+            (
+                "- name: a\n  type: server\n  target: 80\n  keys: ../x.dat\n",
+                "`..`",
+            ),
+            (
+                "- name: a\n  type: server\n  target: 80\n  allow: [abc]\n",
+                "is not a .b32.i2p address",
+            ),
             ("- name: a\n  type: server\n  target: 'a b:80'\n", ":3:"),
-            ("- name: a\n  type: server\n  target: 80\n  tagret: 1\n", ":4:"),
-            ("- name: a\n  type: server\n  target: 80\n  host_header: x\n", "only for http"),
+            (
+                "- name: a\n  type: server\n  target: 80\n  tagret: 1\n",
+                ":4:",
+            ),
+            (
+                "- name: a\n  type: server\n  target: 80\n  host_header: x\n",
+                "only for http",
+            ),
             ("42\n", "holds one tunnel"),
         ];
         for (yaml, want) in cases {
@@ -784,9 +833,21 @@ mod tests {
     #[test]
     fn directory_in_name_order_and_missing_dir_is_empty() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(load_tunnel_dir(&dir.path().join("none")).unwrap().is_empty());
-        std::fs::write(dir.path().join("b.yaml"), "name: b\ntype: server\ntarget: 80\n").unwrap();
-        std::fs::write(dir.path().join("a.yml"), "- name: a\n  type: server\n  target: 81\n").unwrap();
+        assert!(
+            load_tunnel_dir(&dir.path().join("none"))
+                .unwrap()
+                .is_empty()
+        );
+        std::fs::write(
+            dir.path().join("b.yaml"),
+            "name: b\ntype: server\ntarget: 80\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("a.yml"),
+            "- name: a\n  type: server\n  target: 81\n",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
         let t = load_tunnel_dir(dir.path()).unwrap();
         let names: Vec<&str> = t.iter().map(|t| t.name.as_str()).collect();
