@@ -21,7 +21,7 @@
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -483,6 +483,52 @@ fn proxies_and_tunnels_against_i2pd() {
         "a connection reached the clearnet stand-in"
     );
     println!("5. the clearnet stand-in saw 0 connections");
+
+    // tunnels.d and SIGHUP: a tunnel added while the router runs starts without a restart,
+    // the others keep running, and `i2p-router tunnels` lists both server tunnels
+    let tdir = ours.dir().join("tunnels.d");
+    std::fs::create_dir_all(&tdir).unwrap();
+    std::fs::write(
+        tdir.join("extra.yaml"),
+        format!("name: extra\ntype: server\ntarget: 127.0.0.1:{BACKEND}\n"),
+    )
+    .unwrap();
+    let pid = ours.process().expect("our router runs").pid();
+    // our own router, by PID
+    let status = Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -HUP {pid}");
+    let extra_b32 = until(
+        Duration::from_secs(30),
+        "the tunnels.d tunnel after SIGHUP",
+        || {
+            ours.log_lines_with(&["server tunnel published at", "tunnel=extra"])
+                .first()
+                .and_then(|l| {
+                    l.split_whitespace()
+                        .find(|w| w.ends_with(".b32.i2p"))
+                        .map(str::to_string)
+                })
+        },
+    );
+    assert!(
+        ours.log_lines_with(&["tunnel stopped", "our-site"])
+            .is_empty(),
+        "an unchanged tunnel was restarted by the reload"
+    );
+    let (dir, conf) = (
+        ours.dir().display().to_string(),
+        ours.config_path().display().to_string(),
+    );
+    let listing = ours
+        .run_to_completion(&["--data-dir", &dir, "--config", &conf, "tunnels"])
+        .expect("i2p-router tunnels");
+    for want in [our_site.as_str(), extra_b32.as_str(), "to-eepsite"] {
+        assert!(listing.contains(want), "`tunnels` lacks {want}:\n{listing}");
+    }
+    println!("SIGHUP added tunnels.d/extra.yaml ({extra_b32}); `i2p-router tunnels`:\n{listing}");
     ours.stop();
 }
 
