@@ -47,6 +47,9 @@ pub struct OurRouterConfig {
     pub socks_port: Option<u16>,
     /// `shared_client` tunnel lengths (both directions); `None` keeps the default.
     pub shared_client_hops: Option<u8>,
+    /// `dns.port` on 127.0.0.1; `None` turns the DNS server off (the router's default is on
+    /// at 5353).
+    pub dns_port: Option<u16>,
     /// YAML appended at the end (e.g. a `tunnels:` list).
     pub extra_yaml: String,
 }
@@ -67,6 +70,7 @@ impl Default for OurRouterConfig {
             http_proxy_port: None,
             socks_port: None,
             shared_client_hops: None,
+            dns_port: None,
             extra_yaml: String::new(),
         }
     }
@@ -94,6 +98,10 @@ impl OurRouterConfig {
             Some(p) => format!("socks_proxy:\n  enabled: true\n  host: 127.0.0.1\n  port: {p}\n"),
             None => "socks_proxy:\n  enabled: false\n".to_string(),
         };
+        let dns = match self.dns_port {
+            Some(p) => format!("dns:\n  enabled: true\n  host: 127.0.0.1\n  port: {p}\n"),
+            None => "dns:\n  enabled: false\n".to_string(),
+        };
         let shared = match self.shared_client_hops {
             Some(n) => format!("shared_client:\n  inbound_length: {n}\n  outbound_length: {n}\n"),
             None => String::new(),
@@ -105,7 +113,7 @@ impl OurRouterConfig {
         };
         format!(
             "# written by i2p-e2e\nnetwork:\n  net_id: {}\nrouter:\n  floodfill: {}\n  \
-             bandwidth: {}\n  distinct_subnets: {}\nntcp2:\n  enabled: true\n  host: {}\n  port: {}\n{reseed}{exploratory}{sam}{http}{socks}{shared}log:\n  \
+             bandwidth: {}\n  distinct_subnets: {}\nntcp2:\n  enabled: true\n  host: {}\n  port: {}\n{reseed}{exploratory}{sam}{http}{socks}{shared}{dns}log:\n  \
              level: {}\n{}",
             self.net_id,
             self.floodfill,

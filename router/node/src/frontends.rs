@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
 use crate::client::RouterClient;
+use crate::naming::Naming;
 use crate::config::{
     Access, Config, TunnelConfig, TunnelKeys, TunnelKind, TunnelShape, check_tunnel_set,
     load_tunnel_dir,
@@ -30,6 +31,7 @@ pub struct Frontends {
     pub sam: Option<SocketAddr>,
     pub http_proxy: Option<SocketAddr>,
     pub socks_proxy: Option<SocketAddr>,
+    pub dns: Option<SocketAddr>,
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, RunError> {
@@ -44,6 +46,7 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, RunError> {
 pub async fn start(
     config: &Config,
     router: &RouterClient,
+    naming: &Arc<Naming>,
     data_dir: &Path,
     config_path: Option<&Path>,
 ) -> Result<Frontends, RunError> {
@@ -76,6 +79,15 @@ pub async fn start(
             }
         });
         out.sam = Some(tcp_addr);
+    }
+
+    if config.dns.enabled {
+        let addr = SocketAddr::new(config.dns.host, config.dns.port.get());
+        let (udp, tcp) = crate::naming::bind_dns(addr)
+            .await
+            .map_err(|source| RunError::Listen { addr, source })?;
+        tokio::spawn(crate::naming::serve_dns(naming.clone(), udp, tcp));
+        out.dns = Some(addr);
     }
 
     // the proxies: bind first, so a taken port stops the router before any tunnel is built
@@ -134,7 +146,7 @@ pub async fn start(
                 pcfg,
                 client.clone(),
                 dest.clone(),
-                Arc::new(NoAddressBook),
+                naming.clone(),
             );
             tokio::spawn(async move {
                 if let Err(e) = proxy.serve(listener).await {
@@ -148,9 +160,8 @@ pub async fn start(
                 auth: sp.username.clone().zip(sp.password.clone()),
                 outproxy: sp.outproxy.clone(),
             });
-            let d = dest.clone();
+            let (d, names) = (dest.clone(), naming.clone());
             tokio::spawn(async move {
-                let names = Arc::new(i2p_proxies::names::NoVirtualNames);
                 if let Err(e) = i2p_proxies::socks::serve(listener, scfg, d, names).await {
                     error!(error = %e, "SOCKS proxy stopped");
                 }
@@ -187,16 +198,6 @@ pub fn collect_tunnels(
     all.extend(load_tunnel_dir(&data_dir.join(TUNNELS_DIR)).map_err(|e| e.to_string())?);
     check_tunnel_set(&all)?;
     Ok(all)
-}
-
-/// The address-helper flow's "save" before the address book exists (issue 8): refused with
-/// a message; "continue without saving" still works.
-struct NoAddressBook;
-
-impl i2p_proxies::http::NameSaver for NoAddressBook {
-    fn save_local(&self, _name: &str, _dest: &i2p_wire::Destination) -> Result<(), String> {
-        Err("this router has no address book yet; use \"continue without saving\"".into())
-    }
 }
 
 struct Running {

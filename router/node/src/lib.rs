@@ -22,6 +22,7 @@ pub mod config;
 pub mod frontends;
 pub mod identity;
 pub mod keyfile;
+pub mod naming;
 pub mod netdb;
 pub mod reseed;
 pub mod router_info;

@@ -218,16 +218,18 @@ async fn run_async(
     }
 
     // the client API: destinations talk to the dispatcher, which owns their tunnel pools
+    let naming = crate::naming::Naming::open(dir.path(), config).map_err(RunError::Frontend)?;
     let (hub_tx, mut hub_rx) = mpsc::channel::<HubCmd>(crate::client::DEST_CHANNEL);
     let client = RouterClient::new(
         hub_tx,
         netdb.clone(),
         ClientSettings {
             distinct_subnets: config.router.distinct_subnets,
+            naming: Some(naming.clone()),
         },
     );
     // polled by the loop below: creating destinations goes through the dispatcher
-    let frontends_start = crate::frontends::start(config, &client, dir.path(), config_path);
+    let frontends_start = crate::frontends::start(config, &client, &naming, dir.path(), config_path);
     tokio::pin!(frontends_start);
     let mut frontends_started = false;
 
@@ -261,7 +263,7 @@ async fn run_async(
             r = &mut frontends_start, if !frontends_started => {
                 frontends_started = true;
                 let f = r?;
-                info!(sam = ?f.sam, http_proxy = ?f.http_proxy, socks_proxy = ?f.socks_proxy, "front-ends started");
+                info!(sam = ?f.sam, http_proxy = ?f.http_proxy, socks_proxy = ?f.socks_proxy, dns = ?f.dns, "front-ends started");
             }
             ev = events.recv() => match ev {
                 Some(ev) => dispatch.event(ev, &netdb, &transport),

@@ -225,6 +225,7 @@ pub(super) async fn spawn(
         streams,
         hub,
         netdb,
+        naming: settings.naming.clone(),
         cmds_tx: cmds_tx.clone(),
         publish_ls: spec.publish,
         inbound: Vec::new(),
@@ -257,6 +258,8 @@ struct DestTask {
     streams: StreamManager,
     hub: mpsc::Sender<HubCmd>,
     netdb: NetDbHandle,
+    /// the router's address book, for `.i2p` names
+    naming: Option<Arc<crate::naming::Naming>>,
     cmds_tx: mpsc::Sender<DestCmd>,
     publish_ls: bool,
     /// usable inbound gateways (gateway, tunnel id, expiration ms)
@@ -512,7 +515,7 @@ impl DestTask {
                 let hash = match &*target {
                     Target::Hash(h) => *h,
                     Target::Destination(d) => d.hash(),
-                    Target::Name(n) => match super::resolve_name(n) {
+                    Target::Name(n) => match super::resolve_name(n, self.naming.as_deref()) {
                         Ok(r) => r.hash(),
                         Err(e) => {
                             let _ = reply.send(Err(e));

@@ -92,6 +92,8 @@ impl std::fmt::Debug for RouterClient {
 pub struct ClientSettings {
     /// Never put two routers of one /16 into a tunnel.
     pub distinct_subnets: bool,
+    /// The address book; `None` resolves only `.b32.i2p` and base64 destinations.
+    pub naming: Option<Arc<crate::naming::Naming>>,
 }
 
 impl RouterClient {
@@ -105,9 +107,16 @@ impl RouterClient {
     }
 }
 
-/// Resolve a name without an address book (`.b32.i2p` addresses and base64 destinations).
-pub fn resolve_name(name: &str) -> Result<Resolved, ClientError> {
-    i2p_client::resolve_address(name)
+/// Resolve a name: `.b32.i2p` addresses and base64 destinations always, other `.i2p` names
+/// through the address book when there is one.
+pub fn resolve_name(
+    name: &str,
+    naming: Option<&crate::naming::Naming>,
+) -> Result<Resolved, ClientError> {
+    match naming {
+        Some(n) => n.resolve(name),
+        None => i2p_client::resolve_address(name),
+    }
 }
 
 impl Client for RouterClient {
@@ -136,7 +145,7 @@ impl Client for RouterClient {
     }
 
     fn resolve(&self, name: &str) -> BoxFuture<'_, Result<Resolved, ClientError>> {
-        let r = resolve_name(name);
+        let r = resolve_name(name, self.settings.naming.as_deref());
         Box::pin(async move { r })
     }
 }

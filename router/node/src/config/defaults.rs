@@ -6,7 +6,10 @@ use super::{
     NetDbConfig, NetId, NetworkConfig, Ntcp2Config, PortSetting, ReseedConfig, RouterConfig,
     SamConfig,
 };
-use super::{HttpProxySection, JumpList, SharedClientConfig, SocksProxySection};
+use super::{
+    AddressBookConfig, DnsConfig, HttpProxySection, JumpList, SharedClientConfig,
+    SocksProxySection, V4Range, V6Range,
+};
 
 /// The commented default configuration, printed by `i2p-router --print-default-config`.
 pub const DEFAULT_CONFIG_YAML: &str = include_str!("../../config/default.yaml");
@@ -54,6 +57,13 @@ pub const KNOWN_KEYS: &[&str] = &[
     "shared_client.outbound_length",
     "shared_client.inbound_quantity",
     "shared_client.outbound_quantity",
+    "addressbook.subscriptions",
+    "addressbook.refresh_hours",
+    "dns.enabled",
+    "dns.host",
+    "dns.port",
+    "dns.v4_range",
+    "dns.v6_range",
     "log.level",
     "log.format",
     "tunnels",
@@ -133,6 +143,22 @@ impl Default for Config {
                 outbound_length: 3,
                 inbound_quantity: 2,
                 outbound_quantity: 2,
+            },
+            addressbook: AddressBookConfig {
+                subscriptions: None,
+                // Java I2P's and i2pd's refresh period
+                refresh_hours: 12,
+            },
+            // Tor's DNSPort model on a port that needs no root; 53 in containers
+            dns: DnsConfig {
+                enabled: true,
+                host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+                port: std::num::NonZeroU16::MIN.saturating_add(5352),
+                v4_range: V4Range(std::net::Ipv4Addr::new(10, 191, 0, 0), 16),
+                v6_range: V6Range(
+                    std::net::Ipv6Addr::new(0xfd69, 0x3270, 0x6972, 0, 0, 0, 0, 0),
+                    64,
+                ),
             },
             log: LogConfig {
                 level: LogLevel::Info,

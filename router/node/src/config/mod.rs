@@ -49,6 +49,8 @@ pub struct Config {
     pub http_proxy: HttpProxySection,
     pub socks_proxy: SocksProxySection,
     pub shared_client: SharedClientConfig,
+    pub addressbook: AddressBookConfig,
+    pub dns: DnsConfig,
     pub log: LogConfig,
     /// `tunnels:`: the tunnels written in the config file (those of `tunnels.d/` are read
     /// separately, see [`load_tunnel_dir`]).
@@ -86,6 +88,31 @@ pub struct SocksProxySection {
     /// `socks_proxy.outproxy`: an I2P destination running a SOCKS5 server for clearnet
     /// targets; `None` refuses them.
     pub outproxy: Option<String>,
+}
+
+/// `addressbook:` section: `.i2p` names (files under `<data-dir>/addressbook/`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AddressBookConfig {
+    /// `addressbook.subscriptions`: hosts.txt feeds (`http://` URLs on I2P) merged into the
+    /// subscribed book; `None` uses the built-in feed on the public network and none on others.
+    pub subscriptions: Option<HttpUrlList>,
+    /// `addressbook.refresh_hours`: how often the feeds are fetched again.
+    pub refresh_hours: u32,
+}
+
+/// `dns:` section: the DNS server for `.i2p` names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DnsConfig {
+    /// `dns.enabled`.
+    pub enabled: bool,
+    /// `dns.host`: the address to listen on (UDP and TCP).
+    pub host: IpAddr,
+    /// `dns.port`.
+    pub port: NonZeroU16,
+    /// `dns.v4_range`: virtual IPv4 addresses handed out for `.i2p` names.
+    pub v4_range: V4Range,
+    /// `dns.v6_range`: virtual IPv6 addresses.
+    pub v6_range: V6Range,
 }
 
 /// `shared_client:` section: the destination the HTTP and SOCKS proxies share (i2pd's
@@ -581,6 +608,61 @@ impl ConfigValue for JumpList {
 impl Serialize for JumpList {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0.join(","))
+    }
+}
+
+/// `http://` URLs separated by commas (address book feeds).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct HttpUrlList(pub Vec<String>);
+
+impl ConfigValue for HttpUrlList {
+    const EXPECTED: &'static str = "http:// URLs separated by commas";
+    fn from_text(text: &str) -> Option<Self> {
+        JumpList::from_text(text).map(|j| HttpUrlList(j.0))
+    }
+}
+
+impl Serialize for HttpUrlList {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.join(","))
+    }
+}
+
+/// An IPv4 range `a.b.c.d/n` (n 8-30).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct V4Range(pub std::net::Ipv4Addr, pub u8);
+
+impl ConfigValue for V4Range {
+    const EXPECTED: &'static str = "an IPv4 range a.b.c.d/n with n from 8 to 30";
+    fn from_text(text: &str) -> Option<Self> {
+        let (a, n) = text.trim().split_once('/')?;
+        let n: u8 = n.parse().ok().filter(|n| (8..=30).contains(n))?;
+        Some(V4Range(a.parse().ok()?, n))
+    }
+}
+
+impl Serialize for V4Range {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}/{}", self.0, self.1))
+    }
+}
+
+/// An IPv6 range `x::/n` (n 8-126).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct V6Range(pub std::net::Ipv6Addr, pub u8);
+
+impl ConfigValue for V6Range {
+    const EXPECTED: &'static str = "an IPv6 range x::/n with n from 8 to 126";
+    fn from_text(text: &str) -> Option<Self> {
+        let (a, n) = text.trim().split_once('/')?;
+        let n: u8 = n.parse().ok().filter(|n| (8..=126).contains(n))?;
+        Some(V6Range(a.parse().ok()?, n))
+    }
+}
+
+impl Serialize for V6Range {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}/{}", self.0, self.1))
     }
 }
 

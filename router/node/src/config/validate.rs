@@ -90,6 +90,8 @@ struct RawConfig {
     http_proxy: Option<RawHttpProxy>,
     socks_proxy: Option<RawSocksProxy>,
     shared_client: Option<RawSharedClient>,
+    addressbook: Option<RawAddressBook>,
+    dns: Option<RawDns>,
     log: Option<RawLog>,
     tunnels: Option<Vec<Spanned<super::tunnels::RawTunnel>>>,
 }
@@ -113,6 +115,23 @@ struct RawSocksProxy {
     username: Field<super::tunnels::Text>,
     password: Field<super::tunnels::Text>,
     outproxy: Field<DestinationName>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAddressBook {
+    subscriptions: Field<super::HttpUrlList>,
+    refresh_hours: Field<Count>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDns {
+    enabled: Field<bool>,
+    host: Field<IpAddr>,
+    port: Field<std::num::NonZeroU16>,
+    v4_range: Field<super::V4Range>,
+    v6_range: Field<super::V6Range>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -385,6 +404,8 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
     let hp = raw.http_proxy.unwrap_or_default();
     let sp = raw.socks_proxy.unwrap_or_default();
     let sc = raw.shared_client.unwrap_or_default();
+    let ab = raw.addressbook.unwrap_or_default();
+    let dns = raw.dns.unwrap_or_default();
     let tunnels =
         super::tunnels::validate_tunnels(raw.tunnels.unwrap_or_default(), "tunnels", rep)?;
     let de = &d.exploratory;
@@ -506,6 +527,20 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
             )
             .value
             .0,
+        },
+        addressbook: super::AddressBookConfig {
+            subscriptions: ab.subscriptions.map(|s| s.value.0),
+            refresh_hours: get(ab.refresh_hours, Count(d.addressbook.refresh_hours))
+                .value
+                .0
+                .max(1),
+        },
+        dns: super::DnsConfig {
+            enabled: get(dns.enabled, d.dns.enabled).value,
+            host: get(dns.host, d.dns.host).value,
+            port: get(dns.port, d.dns.port).value,
+            v4_range: get(dns.v4_range, d.dns.v4_range).value,
+            v6_range: get(dns.v6_range, d.dns.v6_range).value,
         },
         log: super::LogConfig {
             level: level.value,
