@@ -51,8 +51,8 @@ note() { STEPS+=("$(printf '%-28s %-18s' "$1" "$2")"); }
 # Debian packages the e2e tests need: i2pd (the interop target, 2.45.1 on bookworm), iproute2
 # (`ip netns`), util-linux (`setsid`), procps; curl (the proxies test drives our proxies with
 # it), python3 (that test's backend webserver) and chromium (a real browser through our SOCKS
-# proxy).
-PACKAGES=(i2pd iproute2 util-linux procps curl python3 chromium)
+# proxy), bind9-dnsutils (`dig` against our DNS server).
+PACKAGES=(i2pd iproute2 util-linux procps curl python3 chromium bind9-dnsutils)
 missing_packages() {
     local p
     for p in "${PACKAGES[@]}"; do

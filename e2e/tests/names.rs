@@ -1,0 +1,295 @@
+//! Issue acceptance (address book and DNS server), the parts that exist so far, against a net
+//! of five i2pd routers with an i2pd eepsite whose full destination our address book knows as
+//! `eepsite.testnet.i2p`:
+//!
+//! 1. `dig @127.0.0.1 eepsite.testnet.i2p A` returns an address in the virtual range, `TXT`
+//!    the eepsite's `.b32.i2p`, `example.com` is REFUSED and an unknown `.i2p` name NXDOMAIN;
+//!    after a router restart the same name gets the same address;
+//! 2. with the namespace's system resolver pointed at our DNS server, `curl --socks5` (local
+//!    name resolution: curl sends the virtual IP, the proxy maps it back to the name) fetches
+//!    the eepsite;
+//! 4. the address helper: `http://newname.i2p/?i2paddresshelper=<b64>` through our HTTP proxy
+//!    shows the confirmation page; its "save" link stores the name in the local book
+//!    (`userhosts.txt`), after which the name loads the site and resolves through DNS, also
+//!    after the restart.
+
+// Test code: helpers outside #[test] fns panic on failure, like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use i2p_e2e::sam::SamControl;
+use i2p_e2e::wait::tail_file;
+use i2p_e2e::{I2pdNet, OurRouter, OurRouterConfig, TestEnv};
+
+const HTTP: u16 = 25444;
+const SOCKS: u16 = 25447;
+/// Inside the namespace port 53 is ours, so the system resolver can use it.
+const DNS: u16 = 53;
+const NAME: &str = "eepsite.testnet.i2p";
+
+fn run_in(env: &TestEnv, program: &str, args: &[&str]) -> (i32, String, String) {
+    let out = env
+        .netns()
+        .command(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn dig(env: &TestEnv, name: &str, rtype: &str) -> (String, String) {
+    let server = "@127.0.0.1".to_string();
+    let port = DNS.to_string();
+    let (_, full, _) = run_in(
+        env,
+        "dig",
+        &[&server, "-p", &port, "+time=5", "+tries=1", name, rtype],
+    );
+    let status = full
+        .lines()
+        .find_map(|l| l.split("status: ").nth(1))
+        .and_then(|s| s.split(',').next())
+        .unwrap_or("")
+        .to_string();
+    let (_, short, _) = run_in(
+        env,
+        "dig",
+        &[
+            &server, "-p", &port, "+time=5", "+tries=1", "+short", name, rtype,
+        ],
+    );
+    (status, short.trim().trim_matches('"').to_string())
+}
+
+/// `curl` through a proxy option; (exit code, HTTP status, body, headers).
+fn curl(env: &TestEnv, args: &[&str], url: &str) -> (i32, u16, String, String) {
+    let mut a: Vec<&str> = vec!["-sS", "-D", "-", "--max-time", "90"];
+    a.extend_from_slice(args);
+    a.push(url);
+    let (code, out, err) = run_in(env, "curl", &a);
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    let status = head
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    if code != 0 {
+        eprintln!("curl {url}: exit {code}: {err}");
+    }
+    (code, status, body.to_string(), head.to_string())
+}
+
+/// `/etc/netns/NAME/resolv.conf`: `ip netns exec` mounts it over `/etc/resolv.conf` for the
+/// commands it runs in that namespace. Removed on drop.
+struct NetnsResolvConf(PathBuf);
+
+impl NetnsResolvConf {
+    fn create(netns: &str) -> NetnsResolvConf {
+        let dir = PathBuf::from("/etc/netns").join(netns);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("resolv.conf"),
+            "# written by the i2p-rs e2e test `names`\nnameserver 127.0.0.1\n",
+        )
+        .unwrap();
+        NetnsResolvConf(dir)
+    }
+}
+
+impl Drop for NetnsResolvConf {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.0.join("resolv.conf"));
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+#[test]
+fn address_book_dns_and_address_helper() {
+    let env = TestEnv::new("names").expect("e2e environment");
+    for program in ["curl", "dig"] {
+        assert!(
+            i2p_e2e::env::find_program(program).is_some(),
+            "{program} is not installed (scripts/test.sh installs it as root)"
+        );
+    }
+    let mut ours = OurRouter::prepare(
+        &env,
+        "ours",
+        OurRouterConfig {
+            net_id: 17,
+            ntcp2_host: Ipv4Addr::new(198, 18, 1, 70),
+            ntcp2_port: 12170,
+            http_proxy_port: Some(HTTP),
+            socks_port: Some(SOCKS),
+            dns_port: Some(DNS),
+            shared_client_hops: Some(2),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let ri = ours.generate_router_info(Duration::from_secs(30)).unwrap();
+    let net = I2pdNet::builder()
+        .routers(5)
+        .floodfills(3)
+        .net_id(17)
+        .eepsite(true)
+        .foreign_router_info(ri, &[])
+        .start(&env)
+        .expect("start 5 i2pd routers with an eepsite");
+    let eepsite = net.eepsite().expect("the net has an eepsite");
+    let b32 = eepsite.b32.clone();
+    net.wait_eepsite_reachable(Duration::from_secs(240))
+        .expect("the eepsite answers through router 5's HTTP proxy");
+    let page = std::fs::read_to_string(eepsite.www.join("index.html")).unwrap();
+
+    // the eepsite's full destination, from i2pd's SAM (a LeaseSet lookup on router 5)
+    let sam5 = SocketAddr::from(([127, 0, 0, 1], net.router(5).ports.sam));
+    let lookup = b32.clone();
+    let b64 = env
+        .netns()
+        .run(move || {
+            let mut c = SamControl::connect(sam5, Duration::from_secs(10))?;
+            c.naming_lookup(&lookup, Duration::from_secs(60))
+        })
+        .unwrap()
+        .expect("i2pd SAM NAMING LOOKUP of the eepsite");
+    assert_eq!(
+        i2p_e2e::sam::b32(&i2p_e2e::sam::destination_hash(&b64).unwrap()),
+        b32
+    );
+
+    // the subscribed book, as a feed would have filled it
+    let book_dir = ours.dir().join("addressbook");
+    std::fs::create_dir_all(&book_dir).unwrap();
+    std::fs::write(book_dir.join("hosts.txt"), format!("{NAME}={b64}\n")).unwrap();
+    let seed = env.dir().join("seed.zip");
+    net.write_reseed_zip(&seed).expect("reseed zip");
+    let mut config = ours.config().clone();
+    config.reseed_file = Some(seed);
+    std::fs::write(ours.config_path(), config.to_yaml()).unwrap();
+    ours.start().expect("start our router");
+    let diagnostics = || tail_file(&ours.log_path(), 40);
+
+    // 1. DNS answers
+    let t = Instant::now();
+    let (status, a) = loop {
+        let r = dig(&env, NAME, "A");
+        if r.0 == "NOERROR" || t.elapsed() > Duration::from_secs(30) {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(status, "NOERROR", "dig {NAME} A\n{}", diagnostics());
+    let ip: Ipv4Addr = a
+        .parse()
+        .unwrap_or_else(|_| panic!("an IPv4 answer, got {a:?}"));
+    assert_eq!(
+        (ip.octets()[0], ip.octets()[1]),
+        (10, 191),
+        "{ip} in 10.191.0.0/16"
+    );
+    let (status, txt) = dig(&env, NAME, "TXT");
+    assert_eq!((status.as_str(), txt.as_str()), ("NOERROR", b32.as_str()));
+    let (status, _) = dig(&env, "example.com", "A");
+    assert_eq!(status, "REFUSED", "non-.i2p names are refused");
+    let (status, _) = dig(&env, "nobody-has-this.i2p", "A");
+    assert_eq!(status, "NXDOMAIN", "unknown .i2p names");
+    let (status, aaaa) = dig(&env, NAME, "AAAA");
+    assert_eq!(status, "NOERROR");
+    assert!(aaaa.starts_with("fd69:3270:6972:"), "AAAA {aaaa}");
+    println!(
+        "1. dig {NAME}: A {ip}, AAAA {aaaa}, TXT {txt}; example.com REFUSED; unknown NXDOMAIN"
+    );
+
+    // 2. the system resolver → our DNS → virtual IP → SOCKS maps it back
+    let _resolv = NetnsResolvConf::create(env.netns().name());
+    let (_, resolved, _) = run_in(&env, "getent", &["ahostsv4", NAME]);
+    assert!(
+        resolved.contains(&ip.to_string()),
+        "the system resolver gives {ip}: {resolved:?}"
+    );
+    let socks = format!("127.0.0.1:{SOCKS}");
+    let url = format!("http://{NAME}/");
+    let t = Instant::now();
+    let body = loop {
+        let (code, status, body, _) = curl(&env, &["--socks5", &socks], &url);
+        if code == 0 && status == 200 {
+            break body;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(180),
+            "curl --socks5 {url}: exit {code}, HTTP {status}\n{}",
+            diagnostics()
+        );
+        std::thread::sleep(Duration::from_secs(3));
+    };
+    assert_eq!(body, page, "the eepsite's page");
+    println!(
+        "2. curl --socks5 {url} (system resolver -> our DNS -> {ip}) fetched the eepsite after {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    // 4. the address helper flow through the HTTP proxy
+    let proxy = format!("http://127.0.0.1:{HTTP}");
+    let helper_url = format!("http://newname.i2p/?i2paddresshelper={b64}");
+    let (_, status, confirm, _) = curl(&env, &["-x", &proxy], &helper_url);
+    assert_eq!(status, 200, "confirmation page");
+    assert!(
+        confirm.contains(&b32),
+        "the confirmation page names the b32"
+    );
+    let start = confirm
+        .find("http://proxy.i2p/addresshelper?")
+        .expect("a save link");
+    let link = confirm[start..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    assert!(link.ends_with("save=1"), "{link}");
+    let (_, status, _, head) = curl(&env, &["-x", &proxy], &link);
+    assert_eq!(status, 302, "save redirects to the site: {head}");
+    let saved = std::fs::read_to_string(book_dir.join("userhosts.txt")).unwrap_or_default();
+    assert!(
+        saved.contains(&format!("newname.i2p={b64}")),
+        "userhosts.txt: {saved}"
+    );
+    let (_, status, body, _) = curl(&env, &["-x", &proxy], "http://newname.i2p/");
+    assert_eq!(
+        (status, body.as_str()),
+        (200, page.as_str()),
+        "newname.i2p loads"
+    );
+    println!("4. address helper: confirmation page, saved to userhosts.txt, newname.i2p loads");
+
+    // after a restart: the same virtual address, and the saved name resolves
+    ours.stop();
+    ours.start().expect("restart our router");
+    let t = Instant::now();
+    let again = loop {
+        let r = dig(&env, NAME, "A");
+        if r.0 == "NOERROR" || t.elapsed() > Duration::from_secs(30) {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(
+        again,
+        ("NOERROR".to_string(), ip.to_string()),
+        "same address after a restart"
+    );
+    let (status, txt) = dig(&env, "newname.i2p", "TXT");
+    assert_eq!((status.as_str(), txt.as_str()), ("NOERROR", b32.as_str()));
+    println!("1. after a restart: {NAME} A {ip} again; newname.i2p TXT {txt}");
+    ours.stop();
+}
