@@ -15,11 +15,11 @@ use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
 use crate::client::RouterClient;
-use crate::naming::Naming;
 use crate::config::{
     Access, Config, TunnelConfig, TunnelKeys, TunnelKind, TunnelShape, check_tunnel_set,
     load_tunnel_dir,
 };
+use crate::naming::Naming;
 use crate::run::RunError;
 
 /// The directory of extra tunnel files, under the data directory.

@@ -176,8 +176,11 @@ pub async fn serve_dns(naming: Arc<Naming>, udp: UdpSocket, tcp: TcpListener) {
 async fn dns_tcp_conn(naming: &Naming, mut conn: tokio::net::TcpStream) -> std::io::Result<()> {
     loop {
         let mut len = [0u8; 2];
-        match tokio::time::timeout(std::time::Duration::from_secs(30), conn.read_exact(&mut len))
-            .await
+        match tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            conn.read_exact(&mut len),
+        )
+        .await
         {
             Ok(Ok(_)) => {}
             _ => return Ok(()),

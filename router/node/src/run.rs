@@ -229,7 +229,8 @@ async fn run_async(
         },
     );
     // polled by the loop below: creating destinations goes through the dispatcher
-    let frontends_start = crate::frontends::start(config, &client, &naming, dir.path(), config_path);
+    let frontends_start =
+        crate::frontends::start(config, &client, &naming, dir.path(), config_path);
     tokio::pin!(frontends_start);
     let mut frontends_started = false;
 

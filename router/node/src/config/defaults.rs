@@ -2,13 +2,13 @@
 //! default file (`router/node/config/default.yaml`). Tests below keep the three in agreement.
 
 use super::{
+    AddressBookConfig, DnsConfig, HttpProxySection, JumpList, SharedClientConfig,
+    SocksProxySection, V4Range, V6Range,
+};
+use super::{
     Bandwidth, BandwidthClass, Config, ExploratoryConfig, LogConfig, LogFormat, LogLevel,
     NetDbConfig, NetId, NetworkConfig, Ntcp2Config, PortSetting, ReseedConfig, RouterConfig,
     SamConfig,
-};
-use super::{
-    AddressBookConfig, DnsConfig, HttpProxySection, JumpList, SharedClientConfig,
-    SocksProxySection, V4Range, V6Range,
 };
 
 /// The commented default configuration, printed by `i2p-router --print-default-config`.
