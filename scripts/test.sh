@@ -51,8 +51,10 @@ note() { STEPS+=("$(printf '%-28s %-18s' "$1" "$2")"); }
 # Debian packages the e2e tests need: i2pd (the interop target, 2.45.1 on bookworm), iproute2
 # (`ip netns`), util-linux (`setsid`), procps; curl (the proxies test drives our proxies with
 # it), python3 (that test's backend webserver) and chromium (a real browser through our SOCKS
-# proxy), bind9-dnsutils (`dig` against our DNS server).
-PACKAGES=(i2pd iproute2 util-linux procps curl python3 chromium bind9-dnsutils)
+# proxy), bind9-dnsutils (`dig` against our DNS server), python3-venv (the sam_clients test
+# pip-installs the PyPI SAM clients i2plib and i2psam into a venv: Debian's python3 refuses
+# system-wide pip installs).
+PACKAGES=(i2pd iproute2 util-linux procps curl python3 chromium bind9-dnsutils python3-venv)
 missing_packages() {
     local p
     for p in "${PACKAGES[@]}"; do
