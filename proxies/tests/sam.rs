@@ -1,12 +1,15 @@
 //! The SAM bridge over the in-memory I2P, driven with raw SAM lines: version negotiation,
 //! sessions (duplicates, bad keys, lifetime = control socket), STREAM CONNECT/ACCEPT/FORWARD,
-//! datagrams over UDP and the control socket, NAMING, DEST GENERATE, PRIMARY subsessions, and
-//! bad input that never stops the bridge.
+//! datagrams over UDP and the control socket, NAMING, DEST GENERATE, PRIMARY subsessions, what
+//! third-party clients (i2plib, i2psam, yosemite; e2e `sam_clients`) send, and bad input
+//! (malformed, unknown, oversized, duplicate IDs, slow clients) that gets the spec's error
+//! replies (docs/api/samv3.md) and never stops the bridge serving others.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use i2p_client::PrivateKeys;
 use i2p_client::mem::MemNetwork;
+use i2p_proxies::sam::command::MAX_LINE;
 use i2p_proxies::sam::{SamBridge, SamConfig};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -20,10 +23,14 @@ struct Sam {
 }
 
 async fn start() -> Sam {
+    start_with(SamConfig::default()).await
+}
+
+async fn start_with(config: SamConfig) -> Sam {
     let net = MemNetwork::new();
     let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let udp_addr = udp.local_addr().unwrap();
-    let bridge = SamBridge::new(SamConfig::default(), net.client(), udp);
+    let bridge = SamBridge::new(config, net.client(), udp);
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let tcp = l.local_addr().unwrap();
     tokio::spawn(bridge.clone().serve_tcp(l));
@@ -392,4 +399,461 @@ async fn bad_input_gets_errors_and_the_bridge_keeps_serving() {
     // others are unaffected
     assert_eq!(c.cmd("PING").await, "PONG");
     let (_s, _) = session(&sam, "STREAM", "after", "").await;
+}
+
+/// Reads until EOF (the bridge closed the socket), with a time limit.
+async fn closed(l: &mut Line) -> Vec<u8> {
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), l.0.read_to_end(&mut rest))
+        .await
+        .expect("the bridge closes the socket")
+        .unwrap();
+    rest
+}
+
+fn pseudo_random(len: usize, mut state: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn malformed_and_unknown_lines_get_their_familys_error_and_the_socket_goes_on() {
+    let sam = start().await;
+    let mut c = Line::open(&sam).await;
+    let e = "SESSION STATUS RESULT=I2P_ERROR";
+    for (line, want) in [
+        // unknown verbs and sub-commands: the reply family of the verb, SESSION otherwise
+        ("FROB NICATE", e),
+        ("SESSION", e),
+        ("SESSION FROB ID=x", e),
+        ("NAMING FROB", "NAMING REPLY RESULT=I2P_ERROR"),
+        ("DEST FROB", "DEST REPLY RESULT=I2P_ERROR"),
+        ("HELLO VERSION", "HELLO REPLY RESULT=I2P_ERROR"),
+        ("DATAGRAM FROB", e),
+        ("STREAM FROB ID=x", "STREAM STATUS RESULT=I2P_ERROR"),
+        // malformed: quoting, duplicate keys, missing or bad values
+        ("SESSION CREATE STYLE=STREAM ID=\"open", e),
+        (
+            "SESSION CREATE STYLE=STREAM ID=a ID=b DESTINATION=TRANSIENT",
+            e,
+        ),
+        ("SESSION CREATE ID=a DESTINATION=TRANSIENT", e),
+        ("SESSION CREATE STYLE=BOGUS ID=a DESTINATION=TRANSIENT", e),
+        ("SESSION CREATE STYLE=STREAM DESTINATION=TRANSIENT", e),
+        ("SESSION CREATE STYLE=STREAM ID= DESTINATION=TRANSIENT", e),
+        ("SESSION CREATE STYLE=STREAM ID=a", e),
+        (
+            "SESSION CREATE STYLE=STREAM ID=a DESTINATION=TRANSIENT FROM_PORT=70000",
+            e,
+        ),
+        (
+            "SESSION CREATE STYLE=DATAGRAM ID=a DESTINATION=TRANSIENT PORT=x",
+            e,
+        ),
+        (
+            "SESSION CREATE STYLE=DATAGRAM ID=a DESTINATION=TRANSIENT PORT=1 HOST=nohost",
+            e,
+        ),
+        (
+            "SESSION CREATE STYLE=STREAM ID=a DESTINATION=AAAA",
+            "SESSION STATUS RESULT=INVALID_KEY",
+        ),
+        ("SESSION ADD STYLE=STREAM ID=x", e),
+        ("SESSION REMOVE ID=x", e),
+        ("NAMING LOOKUP", "NAMING REPLY RESULT=INVALID_KEY"),
+        ("NAMING LOOKUP NAME=ME", "NAMING REPLY RESULT=INVALID_KEY"),
+        (
+            "NAMING LOOKUP NAME=\"a b\" NAME=c",
+            "NAMING REPLY RESULT=I2P_ERROR",
+        ),
+        (
+            "DEST GENERATE SIGNATURE_TYPE=99",
+            "DEST REPLY RESULT=I2P_ERROR",
+        ),
+        ("DATAGRAM SEND DESTINATION=x SIZE=0", e),
+        ("RAW SEND DESTINATION=x SIZE=abc", e),
+        ("DATAGRAM SEND DESTINATION=x SIZE=99999999", e),
+        // control characters: still one reply line, without them echoed as line breaks
+        ("\u{1}\u{2} \u{7f}", e),
+        ("FOO\rBAR BAZ", e),
+    ] {
+        let r = c.cmd(line).await;
+        assert!(r.starts_with(want), "{line:?} -> {r:?}");
+        assert!(!r.contains('\r'), "{line:?} -> {r:?}");
+        assert_eq!(c.cmd("PING ok").await, "PONG ok", "after {line:?}");
+    }
+    // bytes that are not UTF-8
+    c.stream()
+        .get_mut()
+        .write_all(b"\xff\xfe GARBAGE \x80\x00\n")
+        .await
+        .unwrap();
+    assert!(c.line().await.starts_with(e));
+    assert_eq!(c.cmd("PING").await, "PONG");
+    // the ID refused above was never taken
+    let (_a, _) = session(&sam, "STREAM", "a", "").await;
+}
+
+#[tokio::test]
+async fn bad_stream_commands_get_stream_errors() {
+    let sam = start().await;
+    let (_s, _) = session(&sam, "STREAM", "s", "").await;
+    let (_d, _) = session(&sam, "DATAGRAM", "d", "").await;
+    for (line, want) in [
+        (
+            "STREAM CONNECT ID=nope DESTINATION=x.i2p",
+            "STREAM STATUS RESULT=INVALID_ID",
+        ),
+        ("STREAM CONNECT ID=s", "STREAM STATUS RESULT=INVALID_KEY"),
+        (
+            "STREAM CONNECT ID=s DESTINATION=AAAA",
+            "STREAM STATUS RESULT=INVALID_KEY",
+        ),
+        ("STREAM ACCEPT ID=d", "STREAM STATUS RESULT=I2P_ERROR"),
+        ("STREAM FORWARD ID=s", "STREAM STATUS RESULT=I2P_ERROR"),
+        (
+            "STREAM FORWARD ID=s PORT=1 HOST=nohost",
+            "STREAM STATUS RESULT=I2P_ERROR",
+        ),
+    ] {
+        let mut c = Line::open(&sam).await;
+        let r = c.cmd(line).await;
+        assert!(r.starts_with(want), "{line:?} -> {r:?}");
+    }
+}
+
+#[tokio::test]
+async fn oversized_lines_get_an_error_and_only_that_socket_closes() {
+    let sam = start().await;
+    let (mut ctl, dest) = session(&sam, "STREAM", "keeps", "").await;
+    // a line of exactly the limit is fine
+    let mut c = Line::open(&sam).await;
+    let text = "x".repeat(MAX_LINE - "PING ".len());
+    assert_eq!(c.cmd(&format!("PING {text}")).await, format!("PONG {text}"));
+    // one byte more: the error, then the bridge closes this socket
+    let r = c.cmd(&format!("PING {text}y")).await;
+    assert!(r.starts_with("SESSION STATUS RESULT=I2P_ERROR"), "{r}");
+    closed(&mut c).await;
+    // a line that never ends
+    let mut c = Line::open(&sam).await;
+    c.stream()
+        .get_mut()
+        .write_all(&vec![b'N'; 3 * MAX_LINE])
+        .await
+        .unwrap();
+    assert!(
+        c.line()
+            .await
+            .starts_with("SESSION STATUS RESULT=I2P_ERROR")
+    );
+    closed(&mut c).await;
+    // before HELLO
+    let mut c = Line(BufReader::new(TcpStream::connect(sam.tcp).await.unwrap()));
+    c.stream()
+        .get_mut()
+        .write_all(format!("HELLO VERSION MIN={}\n", "3".repeat(2 * MAX_LINE)).as_bytes())
+        .await
+        .unwrap();
+    assert!(c.line().await.starts_with("HELLO REPLY RESULT=I2P_ERROR"));
+    closed(&mut c).await;
+    // the session on another socket is untouched
+    assert_eq!(
+        ctl.cmd("NAMING LOOKUP NAME=ME").await,
+        format!("NAMING REPLY RESULT=OK NAME=ME VALUE={dest}")
+    );
+}
+
+#[tokio::test]
+async fn duplicate_ids_across_sessions_and_subsessions() {
+    let sam = start().await;
+    let (mut p, p_dest) = session(&sam, "PRIMARY", "prim", "").await;
+    assert!(
+        p.cmd("SESSION ADD STYLE=STREAM ID=sub")
+            .await
+            .starts_with("SESSION STATUS RESULT=OK")
+    );
+    let (_other, _) = session(&sam, "STREAM", "other", "").await;
+    // a subsession ID and a session ID share one name space
+    let mut c = Line::open(&sam).await;
+    for id in ["prim", "sub", "other"] {
+        assert_eq!(
+            c.cmd(&format!(
+                "SESSION CREATE STYLE=STREAM ID={id} DESTINATION=TRANSIENT"
+            ))
+            .await,
+            "SESSION STATUS RESULT=DUPLICATED_ID",
+            "{id}"
+        );
+    }
+    for id in ["prim", "sub", "other"] {
+        assert_eq!(
+            p.cmd(&format!("SESSION ADD STYLE=DATAGRAM ID={id} PORT=9"))
+                .await,
+            "SESSION STATUS RESULT=DUPLICATED_ID",
+            "{id}"
+        );
+    }
+    // a second SESSION CREATE on a socket that has one
+    assert!(
+        p.cmd("SESSION CREATE STYLE=STREAM ID=fresh DESTINATION=TRANSIENT")
+            .await
+            .starts_with("SESSION STATUS RESULT=I2P_ERROR")
+    );
+    // two clients racing for one ID: exactly one gets it
+    let race = |sam_tcp| async move {
+        let mut l = Line(BufReader::new(TcpStream::connect(sam_tcp).await.unwrap()));
+        l.cmd("HELLO VERSION").await;
+        let r = l
+            .cmd("SESSION CREATE STYLE=STREAM ID=race DESTINATION=TRANSIENT")
+            .await;
+        (l, r)
+    };
+    let ((_l1, r1), (_l2, r2)) = tokio::join!(race(sam.tcp), race(sam.tcp));
+    let mut results = [
+        r1.split(' ').take(3).collect::<Vec<_>>().join(" "),
+        r2.split(' ').take(3).collect::<Vec<_>>().join(" "),
+    ];
+    results.sort();
+    assert_eq!(
+        results,
+        [
+            "SESSION STATUS RESULT=DUPLICATED_ID".to_string(),
+            "SESSION STATUS RESULT=OK".to_string()
+        ]
+    );
+    // the original sessions still serve
+    assert_eq!(
+        p.cmd("NAMING LOOKUP NAME=ME").await,
+        format!("NAMING REPLY RESULT=OK NAME=ME VALUE={p_dest}")
+    );
+    let mut acc = Line::open(&sam).await;
+    assert_eq!(
+        acc.cmd("STREAM ACCEPT ID=sub").await,
+        "STREAM STATUS RESULT=OK"
+    );
+}
+
+#[tokio::test]
+async fn slow_clients_time_out_with_the_spec_replies() {
+    let sam = start_with(SamConfig {
+        handshake_timeout: Duration::from_millis(300),
+        ..SamConfig::default()
+    })
+    .await;
+    // no HELLO
+    let mut c = Line(BufReader::new(TcpStream::connect(sam.tcp).await.unwrap()));
+    assert!(c.line().await.starts_with("HELLO REPLY RESULT=I2P_ERROR"));
+    closed(&mut c).await;
+    // HELLO, then nothing (blank lines do not count as a command)
+    let mut c = Line::open(&sam).await;
+    let t = std::time::Instant::now();
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // the last ones may find the socket closed already
+        let _ = c.stream().get_mut().write_all(b"\n").await;
+    }
+    assert!(
+        c.line()
+            .await
+            .starts_with("SESSION STATUS RESULT=I2P_ERROR")
+    );
+    closed(&mut c).await;
+    assert!(t.elapsed() < Duration::from_secs(2));
+    // a session's control socket may idle after its first command
+    let (mut ctl, dest) = session(&sam, "STREAM", "idle", "").await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        ctl.cmd("NAMING LOOKUP NAME=ME").await,
+        format!("NAMING REPLY RESULT=OK NAME=ME VALUE={dest}")
+    );
+}
+
+#[tokio::test]
+async fn garbage_from_many_clients_does_not_disturb_a_running_stream() {
+    let sam = start().await;
+    let (mut srv_ctl, srv_dest) = session(&sam, "STREAM", "echo", "").await;
+    let (_cli_ctl, _) = session(&sam, "STREAM", "talker", "").await;
+    let mut acc = Line::open(&sam).await;
+    assert_eq!(
+        acc.cmd("STREAM ACCEPT ID=echo").await,
+        "STREAM STATUS RESULT=OK"
+    );
+    let mut con = Line::open(&sam).await;
+    assert_eq!(
+        con.cmd(&format!("STREAM CONNECT ID=talker DESTINATION={srv_dest}"))
+            .await,
+        "STREAM STATUS RESULT=OK"
+    );
+    acc.line().await;
+    let echo = tokio::spawn(async move {
+        let (mut r, mut w) = tokio::io::split(acc.0);
+        tokio::io::copy(&mut r, &mut w).await
+    });
+
+    const N: usize = 1 << 20;
+    let data = pseudo_random(N, 0x5eed);
+    let (mut r, mut w) = tokio::io::split(con.0);
+    let sent = data.clone();
+    let writer = tokio::spawn(async move {
+        for chunk in sent.chunks(8192) {
+            w.write_all(chunk).await.unwrap();
+            tokio::task::yield_now().await;
+        }
+        w
+    });
+    let reader = tokio::spawn(async move {
+        let mut back = vec![0u8; N];
+        r.read_exact(&mut back).await.map(|_| back)
+    });
+
+    // meanwhile: sixteen clients misbehave in eight ways
+    let mut junk = Vec::new();
+    for i in 0..16u64 {
+        let tcp = sam.tcp;
+        junk.push(tokio::spawn(async move {
+            let mut s = TcpStream::connect(tcp).await.unwrap();
+            let bytes = pseudo_random(40_000, i + 1);
+            let _ = match i % 8 {
+                // random bytes before HELLO
+                0 => s.write_all(&bytes).await,
+                // HELLO, then random bytes (with newlines somewhere)
+                1 => {
+                    let _ = s.write_all(b"HELLO VERSION\n").await;
+                    s.write_all(&bytes).await
+                }
+                // HELLO, then a flood of unknown commands
+                2 => {
+                    let _ = s.write_all(b"HELLO VERSION\n").await;
+                    s.write_all("FROB NICATE\n".repeat(2000).as_bytes()).await
+                }
+                // a live session's ID again
+                3 => {
+                    s.write_all(
+                        b"HELLO VERSION\nSESSION CREATE STYLE=STREAM ID=echo DESTINATION=TRANSIENT\n",
+                    )
+                    .await
+                }
+                // half a line, then gone
+                4 => s.write_all(b"HELLO VERSION\nSESSION CRE").await,
+                // STREAM commands that fail
+                5 => {
+                    s.write_all(b"HELLO VERSION\nSTREAM CONNECT ID=echo DESTINATION=AAAA\n")
+                        .await
+                }
+                // a datagram command that promises more bytes than it sends
+                6 => {
+                    s.write_all(b"HELLO VERSION\nDATAGRAM SEND ID=echo DESTINATION=x SIZE=60000\nabc")
+                        .await
+                }
+                // an oversized line
+                _ => {
+                    let _ = s.write_all(b"HELLO VERSION\n").await;
+                    s.write_all(&vec![b'Q'; 2 * MAX_LINE]).await
+                }
+            };
+            // read whatever the bridge answers, briefly, then go away
+            let mut sink = vec![0u8; 65536];
+            let _ = tokio::time::timeout(Duration::from_millis(300), s.read(&mut sink)).await;
+        }));
+    }
+    for j in junk {
+        j.await.unwrap();
+    }
+
+    let back = tokio::time::timeout(Duration::from_secs(30), reader)
+        .await
+        .expect("the echo came back")
+        .unwrap()
+        .unwrap();
+    assert!(back == data, "the stream's bytes came back unchanged");
+    drop(writer.await.unwrap());
+    echo.abort();
+    // the bridge still answers old and new clients
+    assert_eq!(
+        srv_ctl.cmd("NAMING LOOKUP NAME=ME").await,
+        format!("NAMING REPLY RESULT=OK NAME=ME VALUE={srv_dest}")
+    );
+    let (_after, _) = session(&sam, "STREAM", "after", "").await;
+}
+
+#[tokio::test]
+async fn dont_publish_lease_set_keeps_a_session_out_of_lookups() {
+    // yosemite sends i2cp.dontPublishLeaseSet=true for sessions that only connect out
+    let sam = start().await;
+    let (_hidden, hidden_dest) =
+        session(&sam, "STREAM", "hidden", "i2cp.dontPublishLeaseSet=true").await;
+    let (_shown, shown_dest) = session(&sam, "STREAM", "shown", "").await;
+    let b32 = |d: &str| i2p_wire::Destination::from_base64(d).unwrap().b32_address();
+    let mut c = Line::open(&sam).await;
+    let hidden = b32(&hidden_dest);
+    assert_eq!(
+        c.cmd(&format!("NAMING LOOKUP NAME={hidden}")).await,
+        format!("NAMING REPLY RESULT=KEY_NOT_FOUND NAME={hidden}")
+    );
+    let shown = b32(&shown_dest);
+    assert_eq!(
+        c.cmd(&format!("NAMING LOOKUP NAME={shown}")).await,
+        format!("NAMING REPLY RESULT=OK NAME={shown} VALUE={shown_dest}")
+    );
+    // it still connects out
+    let mut acc = Line::open(&sam).await;
+    assert_eq!(
+        acc.cmd("STREAM ACCEPT ID=shown").await,
+        "STREAM STATUS RESULT=OK"
+    );
+    let mut con = Line::open(&sam).await;
+    assert_eq!(
+        con.cmd(&format!("STREAM CONNECT ID=hidden DESTINATION={shown}"))
+            .await,
+        "STREAM STATUS RESULT=OK"
+    );
+    assert!(acc.line().await.starts_with(&hidden_dest));
+}
+
+#[tokio::test]
+async fn udp_datagram_headers_with_bare_values_still_send() {
+    // yosemite's send_to_with_options writes "3.0 ID DEST 0 0 0 0 true": values without keys,
+    // which once made the bridge drop the datagram
+    let sam = start().await;
+    let inbox = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = inbox.local_addr().unwrap().port();
+    let (_a, a_dest) = session(
+        &sam,
+        "DATAGRAM",
+        "ua",
+        &format!("PORT={port} HOST=127.0.0.1"),
+    )
+    .await;
+    let (_b, b_dest) = session(&sam, "DATAGRAM", "ub", "").await;
+    let sender = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    for (header, ports) in [
+        (
+            format!("3.0 ub {a_dest} 0 0 0 0 true"),
+            "FROM_PORT=0 TO_PORT=0",
+        ),
+        (
+            format!("3.3 ub {a_dest} 7 FROM_PORT=5 junk TO_PORT=9"),
+            "FROM_PORT=5 TO_PORT=9",
+        ),
+    ] {
+        sender
+            .send_to(format!("{header}\npayload").as_bytes(), sam.udp)
+            .await
+            .unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(5), inbox.recv(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("no datagram for header {header:?}"))
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&buf[..n]),
+            format!("{b_dest} {ports}\npayload")
+        );
+    }
 }

@@ -138,18 +138,24 @@ pub fn parse(line: &str) -> Result<Command, CommandError> {
     })
 }
 
-/// Quote a value if it needs it (spaces, quotes, backslashes or empty).
+/// Quote a value if it needs it (spaces, quotes, backslashes or empty). Line breaks (which a
+/// value echoed from a client line may hold: `\r` mid-line) become spaces, so a reply is always
+/// one line; any other value comes back unchanged from [`parse`].
 pub fn quote(v: &str) -> String {
-    if !v.is_empty() && !v.contains([' ', '"', '\\', '\t']) {
+    if !v.is_empty() && !v.contains([' ', '"', '\\', '\t', '\r', '\n']) {
         return v.to_string();
     }
     let mut out = String::with_capacity(v.len() + 2);
     out.push('"');
     for c in v.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\r' | '\n' => out.push(' '),
+            c => out.push(c),
         }
-        out.push(c);
     }
     out.push('"');
     out
@@ -217,5 +223,8 @@ mod tests {
         );
         let line = reply("X", "Y", &[("A", "b c")]);
         assert_eq!(parse(&line).unwrap().get("A"), Some("b c"));
+        // an echoed value with line breaks cannot split the reply
+        let line = reply("NAMING", "REPLY", &[("NAME", "a\rb\nc"), ("X", "\r")]);
+        assert_eq!(line, "NAMING REPLY NAME=\"a b c\" X=\" \"\n");
     }
 }

@@ -1,14 +1,17 @@
 //! The SAMv3 bridge (docs/api/samv3.md, versions 3.0–3.3) over the client API: HELLO with
 //! version negotiation and optional USER/PASSWORD; SESSION CREATE (STREAM, DATAGRAM, RAW,
 //! DATAGRAM2, DATAGRAM3, PRIMARY/MASTER) with TRANSIENT or given keys, returning once tunnels
-//! are ready; SESSION ADD/REMOVE; STREAM CONNECT/ACCEPT/FORWARD (with SILENT); DATAGRAM SEND and
+//! are ready (`i2cp.dontPublishLeaseSet=true` keeps the LeaseSet out of the netDb); SESSION
+//! ADD/REMOVE; STREAM CONNECT/ACCEPT/FORWARD (with SILENT); DATAGRAM SEND and
 //! RAW SEND on the control socket; datagrams over UDP (default port 7655) both ways; NAMING
 //! LOOKUP (ME, names, b32, base64); DEST GENERATE; PING/PONG; QUIT. A session lives as long as
 //! its control socket.
 //!
 //! Bad input never takes the bridge down: a malformed line gets the family's `RESULT=I2P_ERROR`
 //! reply and the connection goes on; an oversized line gets the error and the connection is
-//! closed (it cannot be resynchronised).
+//! closed (it cannot be resynchronised); a client that sends no HELLO, or no first command
+//! after it, within the handshake timeout gets `I2P_ERROR` and is disconnected (spec,
+//! "Timeouts"). Reply lines never carry a line break taken from client input.
 
 pub mod command;
 pub mod session;
@@ -296,8 +299,12 @@ impl SamBridge {
         if !ver.starts_with("3.") {
             return Err(format!("unsupported datagram version {ver}"));
         }
-        let opts = command::parse(&format!("X Y {}", words.collect::<Vec<_>>().join(" ")))
-            .map_err(|e| e.to_string())?;
+        // options are KEY=VALUE (docs/api/samv3.md); some clients (yosemite's
+        // send_to_with_options) put bare positional values here, which are ignored rather
+        // than costing the datagram
+        let keyed: Vec<&str> = words.filter(|w| w.contains('=')).collect();
+        let opts =
+            command::parse(&format!("X Y {}", keyed.join(" "))).map_err(|e| e.to_string())?;
         let s = self
             .registry
             .get(nick)
@@ -330,8 +337,30 @@ impl SamBridge {
             return;
         }
         let mut own: Option<Arc<Session>> = None;
+        let mut first = true;
+        let first_deadline = tokio::time::Instant::now() + self.config.handshake_timeout;
         loop {
-            let line = match c.read_line().await {
+            // the first command after HELLO must come within the handshake timeout (spec,
+            // "Timeouts"; blank lines do not count); after it a socket may idle (a session's
+            // control socket does)
+            let next = if first {
+                match tokio::time::timeout_at(first_deadline, c.read_line()).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        let _ = c
+                            .send(&error_line(
+                                "SESSION",
+                                "I2P_ERROR",
+                                "timed out waiting for a command",
+                            ))
+                            .await;
+                        break;
+                    }
+                }
+            } else {
+                c.read_line().await
+            };
+            let line = match next {
                 Ok(Some(l)) => l,
                 Ok(None) | Err(LineError::Io) => break,
                 Err(LineError::TooLong) => {
@@ -344,6 +373,7 @@ impl SamBridge {
             if line.trim().is_empty() {
                 continue;
             }
+            first = false;
             let cmd = match command::parse(&line) {
                 Ok(cmd) => cmd,
                 Err(e) => {
@@ -616,7 +646,9 @@ impl SamBridge {
         let spec = DestinationSpec {
             keys,
             tunnels: tunnel_options(cmd, &self.config.default_tunnels),
-            publish: true,
+            // I2CP option (spec/i2cp-overview.md): a client that only connects out may ask us
+            // to keep its LeaseSet out of the netDb; it then travels only with its own garlic
+            publish: !cmd.flag("i2cp.dontPublishLeaseSet", false),
             nickname: format!("sam:{id}"),
         };
         let dest = match self.client.create_destination(spec).await {

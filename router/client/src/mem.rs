@@ -19,6 +19,9 @@ const PIPE_BUF: usize = 256 * 1024;
 
 struct Endpoint {
     dest: Destination,
+    /// `DestinationSpec::publish`: only published destinations can be looked up by hash (the
+    /// netDb holds no LeaseSet of the others); connecting works either way here
+    published: bool,
     streams: mpsc::Sender<I2pStream>,
     datagrams: mpsc::Sender<Datagram>,
 }
@@ -126,6 +129,7 @@ impl Client for MemClient {
                     dest.hash(),
                     Endpoint {
                         dest: dest.clone(),
+                        published: spec.publish,
                         streams: stx,
                         datagrams: dtx,
                     },
@@ -163,7 +167,11 @@ impl LocalDestination for MemDestination {
     }
 
     fn lookup_destination(&self, hash: Hash) -> BoxFuture<'_, Result<Destination, ClientError>> {
-        Box::pin(async move { self.net.endpoint(&hash, |e| e.dest.clone()) })
+        Box::pin(async move {
+            self.net
+                .endpoint(&hash, |e| e.published.then(|| e.dest.clone()))?
+                .ok_or_else(|| ClientError::LeaseSetNotFound(i2p_wire::base32::b32_address(&hash)))
+        })
     }
 
     fn ready(&self) -> BoxFuture<'_, Result<(), ClientError>> {

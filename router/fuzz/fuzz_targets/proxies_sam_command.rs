@@ -2,9 +2,9 @@
 //! `command::reply` fed back into `parse`.
 //!
 //! Guaranteed by the module: the verb is upper-cased and non-empty; a sub-command is
-//! upper-cased and is not a `key=value` pair; keys are unique; `quote` makes any value that
-//! does not contain a line break comes back unchanged from `parse` (in a line of at most
-//! `MAX_LINE` bytes).
+//! upper-cased and is not a `key=value` pair; keys are unique; a `reply` is one line whatever
+//! its values hold; `quote` makes any value that does not contain a line break come back
+//! unchanged from `parse` (in a line of at most `MAX_LINE` bytes).
 #![no_main]
 
 use i2p_proxies::sam::command::{self, CommandError};
@@ -39,6 +39,9 @@ fuzz_target!(|data: &[u8]| {
 
     // the whole input as one value: quoted, it must survive a reply line and a parse
     let reply = command::reply("TEST", "REPLY", &[("VALUE", line)]);
+    // whatever the value, the reply is one line
+    assert!(reply.ends_with('\n'));
+    assert!(!reply[..reply.len() - 1].contains(['\r', '\n']), "a value split the reply");
     if !line.contains(['\r', '\n']) && reply.len() <= command::MAX_LINE {
         let parsed = command::parse(&reply).expect("a reply line parses");
         assert_eq!(parsed.verb, "TEST");
