@@ -272,6 +272,30 @@ fn serve_one(mut s: TcpStream, root: &Path, served: &AtomicU64) -> std::io::Resu
         Some(b) => ("200 OK", b),
         None => ("404 Not Found", b"not found\n".to_vec()),
     };
+    // an entity tag from the content, so clients can revalidate (If-None-Match -> 304)
+    let etag = {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(&body);
+        format!(
+            "\"{}\"",
+            d.iter()
+                .take(8)
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )
+    };
+    let not_modified = status.starts_with("200")
+        && text.lines().any(|l| {
+            l.split_once(':').is_some_and(|(n, v)| {
+                n.trim().eq_ignore_ascii_case("if-none-match") && v.trim() == etag
+            })
+        });
+    if not_modified {
+        let head =
+            format!("HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nConnection: close\r\n\r\n");
+        s.write_all(head.as_bytes())?;
+        return s.flush();
+    }
     // a browser must render pages, not download them
     let content_type = if status.starts_with("200") && file.ends_with(".html") {
         "text/html; charset=utf-8"
@@ -282,7 +306,7 @@ fn serve_one(mut s: TcpStream, root: &Path, served: &AtomicU64) -> std::io::Resu
     };
     let head = format!(
         "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: {content_type}\r\n\
-         Connection: close\r\n\r\n",
+         ETag: {etag}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes())?;

@@ -8,6 +8,10 @@
 //! 2. with the namespace's system resolver pointed at our DNS server, `curl --socks5` (local
 //!    name resolution: curl sends the virtual IP, the proxy maps it back to the name) fetches
 //!    the eepsite;
+//! 3. a subscription (`addressbook.subscriptions`) to a hosts.txt served by the i2pd eepsite,
+//!    with an unsigned entry, a signed entry and one whose signature was tampered with, is
+//!    fetched through I2P: the first two resolve, the tampered one does not; a second fetch
+//!    (SIGHUP) sends If-None-Match and gets 304;
 //! 4. the address helper: `http://newname.i2p/?i2paddresshelper=<b64>` through our HTTP proxy
 //!    shows the confirmation page; its "save" link stores the name in the local book
 //!    (`userhosts.txt`), after which the name loads the site and resolves through DNS, also
@@ -16,12 +20,11 @@
 // Test code: helpers outside #[test] fns panic on failure, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use i2p_e2e::sam::SamControl;
 use i2p_e2e::wait::tail_file;
 use i2p_e2e::{I2pdNet, OurRouter, OurRouterConfig, TestEnv};
 
@@ -152,21 +155,45 @@ fn address_book_dns_and_address_helper() {
         .expect("the eepsite answers through router 5's HTTP proxy");
     let page = std::fs::read_to_string(eepsite.www.join("index.html")).unwrap();
 
-    // the eepsite's full destination, from i2pd's SAM (a LeaseSet lookup on router 5)
-    let sam5 = SocketAddr::from(([127, 0, 0, 1], net.router(5).ports.sam));
-    let lookup = b32.clone();
-    let b64 = env
-        .netns()
-        .run(move || {
-            let mut c = SamControl::connect(sam5, Duration::from_secs(10))?;
-            c.naming_lookup(&lookup, Duration::from_secs(60))
-        })
-        .unwrap()
-        .expect("i2pd SAM NAMING LOOKUP of the eepsite");
+    // the eepsite's full destination, from its i2pd key file (i2pd's layout is ours)
+    let key_file = net.router(eepsite.router).dir.join("eepsite.dat");
+    let b64 = i2p_client::PrivateKeys::from_bytes(&std::fs::read(&key_file).unwrap())
+        .expect("i2pd's eepsite.dat parses")
+        .destination
+        .to_base64();
     assert_eq!(
         i2p_e2e::sam::b32(&i2p_e2e::sam::destination_hash(&b64).unwrap()),
         b32
     );
+
+    // 3. the feed: unsigned, signed, tampered (signed, then one signature character changed)
+    let mut rng = rand::rng();
+    let keys: Vec<i2p_client::PrivateKeys> = (0..3)
+        .map(|_| i2p_client::PrivateKeys::generate(&mut rng))
+        .collect();
+    let host = |n: &str| i2p_addressbook::HostName::parse(n).unwrap();
+    let signed_line = |name: &str, k: &i2p_client::PrivateKeys| {
+        let signer = |m: &[u8]| k.signing.sign(m).to_vec();
+        i2p_addressbook::hosts_txt::sign_line(
+            Some((&host(name), &k.destination)),
+            &[],
+            None,
+            &signer,
+        )
+    };
+    let tampered = {
+        let line = signed_line("tampered.testnet.i2p", &keys[2]);
+        let at = line.find("sig=").unwrap() + 6;
+        let mut b = line.into_bytes();
+        b[at] = if b[at] == b'A' { b'B' } else { b'A' };
+        String::from_utf8(b).unwrap()
+    };
+    let feed = format!(
+        "# a test feed\nplain.testnet.i2p={}\n{}\n{tampered}\n",
+        keys[0].destination.to_base64(),
+        signed_line("signed.testnet.i2p", &keys[1]),
+    );
+    std::fs::write(eepsite.www.join("hosts.txt"), &feed).unwrap();
 
     // the subscribed book, as a feed would have filled it
     let book_dir = ours.dir().join("addressbook");
@@ -176,6 +203,7 @@ fn address_book_dns_and_address_helper() {
     net.write_reseed_zip(&seed).expect("reseed zip");
     let mut config = ours.config().clone();
     config.reseed_file = Some(seed);
+    config.extra_yaml = format!("addressbook:\n  subscriptions: \"http://{b32}/hosts.txt\"\n");
     std::fs::write(ours.config_path(), config.to_yaml()).unwrap();
     ours.start().expect("start our router");
     let diagnostics = || tail_file(&ours.log_path(), 40);
@@ -209,6 +237,62 @@ fn address_book_dns_and_address_helper() {
     assert!(aaaa.starts_with("fd69:3270:6972:"), "AAAA {aaaa}");
     println!(
         "1. dig {NAME}: A {ip}, AAAA {aaaa}, TXT {txt}; example.com REFUSED; unknown NXDOMAIN"
+    );
+
+    // 3. the subscription, fetched through I2P once the proxies' destination is ready
+    let t = Instant::now();
+    let fetched = loop {
+        let lines = ours.log_lines_with(&["subscription fetched"]);
+        if let Some(l) = lines.first() {
+            break l.clone();
+        }
+        let failed = ours.log_lines_with(&["subscription fetch failed"]);
+        assert!(
+            t.elapsed() < Duration::from_secs(240),
+            "no subscription fetch: {failed:?}\n{}",
+            diagnostics()
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    };
+    println!("3. {}", fetched.split("INFO ").nth(1).unwrap_or(&fetched));
+    let b32_of = |k: &i2p_client::PrivateKeys| k.destination.b32_address();
+    assert_eq!(
+        dig(&env, "plain.testnet.i2p", "TXT"),
+        ("NOERROR".into(), b32_of(&keys[0]))
+    );
+    assert_eq!(
+        dig(&env, "signed.testnet.i2p", "TXT"),
+        ("NOERROR".into(), b32_of(&keys[1]))
+    );
+    assert_eq!(
+        dig(&env, "tampered.testnet.i2p", "TXT").0,
+        "NXDOMAIN",
+        "a bad signature is not accepted"
+    );
+    let hup = |pid: u32| {
+        let ok = std::process::Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -HUP {pid}");
+    };
+    // our own router, by PID
+    hup(ours.process().expect("our router runs").pid());
+    let t = Instant::now();
+    while ours
+        .log_lines_with(&["subscription not modified (304)"])
+        .is_empty()
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(180),
+            "the second fetch did not get 304\n{}",
+            diagnostics()
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    println!(
+        "3. plain and signed names resolve, the tampered one does not; SIGHUP refetch got 304 (If-None-Match)"
     );
 
     // 2. the system resolver → our DNS → virtual IP → SOCKS maps it back

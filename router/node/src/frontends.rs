@@ -101,7 +101,15 @@ pub async fn start(
         true => Some(bind(SocketAddr::new(sp.host, sp.port.get())).await?),
         false => None,
     };
-    if http_listener.is_some() || socks_listener.is_some() {
+    let feeds: Vec<String> = match &config.addressbook.subscriptions {
+        Some(list) => list.0.clone(),
+        None if config.network.net_id == crate::config::NetId::MAIN => {
+            vec![crate::naming::DEFAULT_PUBLIC_FEED.to_string()]
+        }
+        None => Vec::new(),
+    };
+    let (kick_tx, kick_rx) = tokio::sync::mpsc::channel::<()>(1);
+    if http_listener.is_some() || socks_listener.is_some() || !feeds.is_empty() {
         let sc = &config.shared_client;
         let spec = DestinationSpec {
             keys: None,
@@ -122,6 +130,15 @@ pub async fn start(
             .create_destination(spec)
             .await
             .map_err(|e| RunError::Frontend(format!("proxy destination: {e}")))?;
+        let every =
+            std::time::Duration::from_secs(u64::from(config.addressbook.refresh_hours) * 3600);
+        tokio::spawn(crate::naming::run_subscriptions(
+            naming.clone(),
+            dest.clone(),
+            feeds,
+            every,
+            kick_rx,
+        ));
         if let Some(listener) = http_listener {
             out.http_proxy = listener.local_addr().ok();
             let pcfg = i2p_proxies::http::HttpProxyConfig {
@@ -185,7 +202,7 @@ pub async fn start(
         set.running.insert(t.name.clone(), r);
     }
     let config_path = config_path.map(Path::to_path_buf);
-    tokio::spawn(reload_on_sighup(set, config_path));
+    tokio::spawn(reload_on_sighup(set, config_path, kick_tx));
     Ok(out)
 }
 
@@ -405,9 +422,14 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
         .create(dir)
 }
 
-/// SIGHUP: re-read the config file's `tunnels:` and `tunnels.d/`. A file with an error leaves
+/// SIGHUP: fetch the address book subscriptions now, and re-read the config file's
+/// `tunnels:` and `tunnels.d/`. A file with an error leaves
 /// every tunnel as it was (logged); only tunnels are reloaded, other sections need a restart.
-async fn reload_on_sighup(mut set: TunnelSet, config_path: Option<PathBuf>) {
+async fn reload_on_sighup(
+    mut set: TunnelSet,
+    config_path: Option<PathBuf>,
+    feeds: tokio::sync::mpsc::Sender<()>,
+) {
     let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
         Ok(s) => s,
         Err(e) => {
@@ -416,7 +438,9 @@ async fn reload_on_sighup(mut set: TunnelSet, config_path: Option<PathBuf>) {
         }
     };
     while hup.recv().await.is_some() {
-        info!("SIGHUP: reloading tunnels");
+        info!("SIGHUP: reloading tunnels, fetching subscriptions");
+        // a fetch already waiting to start is enough
+        let _ = feeds.try_send(());
         let from_config = match &config_path {
             Some(p) => match Config::load(p) {
                 Ok(l) => l.config.tunnels,

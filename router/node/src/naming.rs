@@ -3,6 +3,7 @@
 //! virtual-address table the DNS server hands out and the SOCKS proxy maps back, and the DNS
 //! server's UDP and TCP sockets (the answers themselves are `i2p_addressbook::dns`, sans-IO).
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
@@ -206,4 +207,313 @@ pub async fn bind_dns(addr: SocketAddr) -> std::io::Result<(UdpSocket, TcpListen
     let udp = UdpSocket::bind(addr).await?;
     let tcp = TcpListener::bind(addr).await?;
     Ok((udp, tcp))
+}
+
+// ---------------------------------------------------------------------------------------------
+// subscriptions
+
+/// The public network's feed when none is configured: reg.i2p's hosts.txt by its `.b32.i2p`
+/// (the book is empty on a first start, so the name could not resolve; i2pd does the same).
+pub const DEFAULT_PUBLIC_FEED: &str =
+    "http://shx5vqsw7usdaunyzr2qmes2fq37oumybpudrd4jjj4e4vk4uusa.b32.i2p/hosts.txt";
+/// File of each feed's ETag / Last-Modified, under the address book directory.
+const FEED_STATE_FILE: &str = "subscriptions.state";
+/// Largest feed accepted.
+const MAX_FEED: usize = 16 * 1024 * 1024;
+/// Time for one whole fetch (stream, request, response).
+const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// What one fetch of a feed did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FeedOutcome {
+    NotModified,
+    Applied {
+        added: usize,
+        changed: usize,
+        unchanged: usize,
+        conflicts: usize,
+        bad_lines: usize,
+    },
+}
+
+/// A feed URL split for the request: host, port, path.
+fn split_url(url: &str) -> Option<(String, u16, String)> {
+    let rest = url.strip_prefix("http://")?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (rest.get(..i)?, rest.get(i..)?),
+        None => (rest, "/"),
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse().ok()?),
+        None => (authority, 80),
+    };
+    (!host.is_empty()).then(|| (host.to_ascii_lowercase(), port, path.to_string()))
+}
+
+/// Header names (lower case) and values.
+type Headers = Vec<(String, String)>;
+
+/// A parsed HTTP/1.1 response: status, headers, body.
+fn parse_response(raw: &[u8]) -> Option<(u16, Headers, Vec<u8>)> {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(raw.get(..end)?).ok()?;
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let headers: Headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let body = raw.get(end + 4..)?;
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked"));
+    let body = if chunked {
+        dechunk(body)?
+    } else {
+        match headers.iter().find(|(n, _)| n == "content-length") {
+            Some((_, v)) => body.get(..v.parse::<usize>().ok()?)?.to_vec(),
+            None => body.to_vec(),
+        }
+    };
+    Some((status, headers, body))
+}
+
+fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let eol = b.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(b.get(..eol)?).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        b = b.get(eol + 2..)?;
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(b.get(..size)?);
+        b = b.get(size + 2..)?;
+    }
+}
+
+impl Naming {
+    fn feed_state(&self) -> HashMap<String, (String, String)> {
+        let path = self
+            .store
+            .path(BookKind::Subscribed)
+            .with_file_name(FEED_STATE_FILE);
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split('\t');
+                Some((
+                    f.next()?.to_string(),
+                    (f.next()?.to_string(), f.next().unwrap_or("").to_string()),
+                ))
+            })
+            .collect()
+    }
+
+    fn save_feed_state(&self, state: &HashMap<String, (String, String)>) {
+        let path = self
+            .store
+            .path(BookKind::Subscribed)
+            .with_file_name(FEED_STATE_FILE);
+        let mut text = String::new();
+        for (url, (etag, modified)) in state {
+            text.push_str(&format!("{url}\t{etag}\t{modified}\n"));
+        }
+        if let Err(e) = i2p_addressbook::store::write_atomic(&path, text.as_bytes()) {
+            warn!(error = %e, "cannot save the subscription state");
+        }
+    }
+
+    /// Fetch one feed through `dest` and merge it into the subscribed book. Conflicts never
+    /// touch the user's books (logged); lines with bad signatures are skipped (logged).
+    pub async fn fetch_feed(
+        &self,
+        dest: &dyn i2p_client::LocalDestination,
+        url: &str,
+    ) -> Result<FeedOutcome, String> {
+        let (host, port, path) =
+            split_url(url).ok_or_else(|| format!("not an http:// URL: {url}"))?;
+        let mut state = self.feed_state();
+        let (etag, modified) = state.get(url).cloned().unwrap_or_default();
+        let mut request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: MYOB/6.66 (AN/ON)\r\n\
+             Accept-Encoding: identity\r\nConnection: close\r\n"
+        );
+        if !etag.is_empty() {
+            request.push_str(&format!("If-None-Match: {etag}\r\n"));
+        }
+        if !modified.is_empty() {
+            request.push_str(&format!("If-Modified-Since: {modified}\r\n"));
+        }
+        request.push_str("\r\n");
+        let opts = i2p_client::ConnectOptions {
+            from_port: 0,
+            to_port: port,
+            timeout: None,
+        };
+        let fetch = async {
+            let mut stream = dest
+                .connect(i2p_client::Target::Name(host.clone()), opts)
+                .await
+                .map_err(|e| format!("cannot reach {host}: {e}"))?;
+            stream
+                .write_all(request.as_bytes())
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut raw = Vec::new();
+            let mut buf = vec![0u8; 16 * 1024];
+            loop {
+                let n = stream.read(&mut buf).await.map_err(|e| e.to_string())?;
+                if n == 0 {
+                    break;
+                }
+                raw.extend_from_slice(buf.get(..n).unwrap_or(&[]));
+                if raw.len() > MAX_FEED {
+                    return Err(format!("feed larger than {MAX_FEED} bytes"));
+                }
+            }
+            Ok::<_, String>(raw)
+        };
+        let raw = tokio::time::timeout(FETCH_TIMEOUT, fetch)
+            .await
+            .map_err(|_| "timed out".to_string())??;
+        let (status, headers, body) =
+            parse_response(&raw).ok_or_else(|| "not an HTTP response".to_string())?;
+        if status == 304 {
+            return Ok(FeedOutcome::NotModified);
+        }
+        if status != 200 {
+            return Err(format!("HTTP {status}"));
+        }
+        let text = String::from_utf8_lossy(&body);
+        let (records, errors) = i2p_addressbook::parse_feed(&text);
+        for e in &errors {
+            info!(feed = url, "feed line skipped: {e:?}");
+        }
+        let (mut added, mut changed, mut unchanged, mut conflicts) = (0, 0, 0, 0);
+        {
+            let mut book = self
+                .book
+                .write()
+                .map_err(|_| "address book lock poisoned".to_string())?;
+            for r in &records {
+                match book.apply(r) {
+                    i2p_addressbook::Applied::Added(_) => added += 1,
+                    i2p_addressbook::Applied::Changed(_) | i2p_addressbook::Applied::Removed(_) => {
+                        changed += 1
+                    }
+                    i2p_addressbook::Applied::Unchanged => unchanged += 1,
+                    i2p_addressbook::Applied::Conflict(why) => {
+                        conflicts += 1;
+                        info!(feed = url, "feed entry not applied: {why}");
+                    }
+                }
+            }
+            self.store
+                .save(&book, BookKind::Subscribed)
+                .map_err(|e| format!("cannot save the subscribed book: {e}"))?;
+        }
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        state.insert(url.to_string(), (header("etag"), header("last-modified")));
+        self.save_feed_state(&state);
+        Ok(FeedOutcome::Applied {
+            added,
+            changed,
+            unchanged,
+            conflicts,
+            bad_lines: errors.len(),
+        })
+    }
+}
+
+/// Fetch every feed once the destination is ready, then every `every`, and whenever `kick`
+/// fires (SIGHUP).
+pub async fn run_subscriptions(
+    naming: Arc<Naming>,
+    dest: Arc<dyn i2p_client::LocalDestination>,
+    urls: Vec<String>,
+    every: std::time::Duration,
+    mut kick: tokio::sync::mpsc::Receiver<()>,
+) {
+    if urls.is_empty() {
+        return;
+    }
+    if dest.ready().await.is_err() {
+        return;
+    }
+    loop {
+        for url in &urls {
+            match naming.fetch_feed(&*dest, url).await {
+                Ok(FeedOutcome::NotModified) => {
+                    info!(feed = %url, "subscription not modified (304)")
+                }
+                Ok(FeedOutcome::Applied {
+                    added,
+                    changed,
+                    unchanged,
+                    conflicts,
+                    bad_lines,
+                }) => info!(
+                    feed = %url,
+                    added, changed, unchanged, conflicts, bad_lines,
+                    names = naming.len(),
+                    "subscription fetched"
+                ),
+                Err(e) => warn!(feed = %url, error = %e, "subscription fetch failed"),
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            k = kick.recv() => if k.is_none() { return },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn urls_and_responses() {
+        assert_eq!(
+            split_url("http://Reg.i2p/hosts.txt"),
+            Some(("reg.i2p".into(), 80, "/hosts.txt".into()))
+        );
+        assert_eq!(
+            split_url("http://x.i2p:8080"),
+            Some(("x.i2p".into(), 8080, "/".into()))
+        );
+        assert_eq!(split_url("https://x.i2p/"), None);
+        assert_eq!(split_url("http://:80/"), None);
+        let (s, h, b) =
+            parse_response(b"HTTP/1.1 200 OK\r\nETag: \"a\"\r\nContent-Length: 3\r\n\r\nabcdef")
+                .unwrap();
+        assert_eq!((s, b.as_slice()), (200, &b"abc"[..]));
+        assert_eq!(h[0], ("etag".into(), "\"a\"".into()));
+        let (_, _, b) = parse_response(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x\r\nde\r\n0\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(b, b"abcde");
+        assert!(
+            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+                .is_none()
+        );
+        assert!(parse_response(b"garbage").is_none());
+        assert_eq!(
+            parse_response(b"HTTP/1.1 304 Not Modified\r\n\r\n")
+                .unwrap()
+                .0,
+            304
+        );
+    }
 }
