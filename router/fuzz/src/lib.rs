@@ -12,3 +12,7 @@ pub fn split_selector(data: &[u8]) -> Option<(u8, &[u8])> {
     let (first, rest) = data.split_first()?;
     Some((*first, rest))
 }
+
+/// The target hash the `wire_datagram` seeds' Datagram2 signatures are made for (the seed
+/// generator in `seedgen/` uses the same value).
+pub const DATAGRAM_TARGET: i2p_wire::Hash = i2p_wire::Hash::from_bytes([0x42; 32]);

@@ -77,6 +77,10 @@ fields! {
     VariableTunnelBuildReply => "VariableTunnelBuildReply",
     ShortTunnelBuild => "ShortTunnelBuild",
     OutboundTunnelBuildReply => "OutboundTunnelBuildReply",
+    // datagrams (spec/datagrams.md)
+    Datagram1 => "Datagram1",
+    Datagram2 => "Datagram2",
+    Datagram3 => "Datagram3",
     // fields
     Size => "size",
     Length => "length",

@@ -31,6 +31,8 @@
 //! - [`i2np::GzippedRouterInfo::decompress`]
 //! - [`su3::Su3::parse`]
 //! - [`streaming::StreamPacket::parse`]
+//! - [`datagram::Datagram1::parse`], [`datagram::Datagram2::parse`] (then `verify`),
+//!   [`datagram::Datagram3::parse`]
 //! - nested, lazily parsed data: [`i2np::DatabaseStore::parse_router_info`],
 //!   [`i2np::DatabaseStore::parse_lease_set`], [`i2np::TunnelGateway::message`]
 
@@ -44,6 +46,7 @@ pub mod base32;
 pub mod base64;
 pub mod certificate;
 pub mod client_payload;
+pub mod datagram;
 pub mod error;
 pub mod i2np;
 pub mod identity;

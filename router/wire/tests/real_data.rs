@@ -346,3 +346,37 @@ fn eepsite_lease_set2_from_i2pd_round_trips_and_verifies() {
         );
     }
 }
+
+#[test]
+fn repliable_datagram_from_i2pd_with_a_dsa_sender() {
+    use i2p_wire::datagram::Datagram1;
+    // i2pd 2.45.1's SAM TRANSIENT destinations sign with DSA_SHA1: the signature covers the
+    // SHA-256 of the payload, not the payload (spec/datagrams.md "Datagram1")
+    let bytes = read("datagram1-dsa.bin");
+    let u = Datagram1::parse(&bytes).expect("parses");
+    let d = u.peek_unverified();
+    assert_eq!(d.from().sig_type(), SigType::DsaSha1);
+    assert_eq!(d.from().encoded_len(), 387);
+    assert_eq!(d.signature().len(), 40);
+    assert!(d.payload().starts_with(b"dg-i2pd-ours#00|"));
+    assert_eq!(d.to_bytes(), bytes, "exact re-encoding");
+    let key = d.from().signing_key().to_vec();
+    let (payload, sig) = (d.payload().to_vec(), d.signature().to_vec());
+    let digest = i2p_crypto::sha256(&payload);
+    assert!(i2p_crypto::sig::verify(SigType::DsaSha1, &key, &digest, &sig).is_ok());
+    assert!(
+        i2p_crypto::sig::verify(SigType::DsaSha1, &key, &payload, &sig).is_err(),
+        "the signature is not over the bare payload"
+    );
+    let verified = u.verify().expect("i2pd's DSA signature verifies");
+    assert_eq!(verified.payload(), payload.as_slice());
+    // a flipped payload byte or signature byte fails
+    for at in [bytes.len() - 1, 387 + 5] {
+        let mut bad = bytes.clone();
+        bad[at] ^= 1;
+        assert!(
+            Datagram1::parse(&bad).unwrap().verify().is_err(),
+            "byte {at}"
+        );
+    }
+}

@@ -16,17 +16,20 @@ use i2p_wire::i2np::{
     GzippedRouterInfo, LookupType, ReplyEncryption, ShortBuildRecords, StoreKind, StoreReply,
     TunnelBuildRecords, TunnelData, TunnelGateway, VariableBuildRecords,
 };
+use i2p_wire::datagram::{Datagram1, Datagram2, Datagram3};
 use i2p_wire::lease_set2::Lease2;
 use i2p_wire::streaming::{FLAG_CLOSE, FLAG_NO_ACK, FLAG_SYNCHRONIZE};
 use i2p_wire::{
     Date, Decode, Destination, EncType, Encode, EncryptionKey, Hash, I2npBody, I2npMessage,
-    LeaseSet2Builder, OfflineSignature, RouterInfo, StreamPacket, TunnelId, base64, su3,
+    LeaseSet2Builder, Mapping, OfflineSignature, RouterInfo, StreamPacket, TunnelId, base64, su3,
 };
 
 type Res<T = ()> = Result<T, Box<dyn Error>>;
 
 /// `FIXED_NOW` of the fuzz targets (src/lib.rs): 2027-01-15T08:00:00Z.
 const FIXED_NOW: Date = Date::from_millis(1_800_000_000_000);
+/// `DATAGRAM_TARGET` of the fuzz targets (src/lib.rs): the hash Datagram2 seeds are signed for.
+const DATAGRAM_TARGET: Hash = Hash::from_bytes([0x42; 32]);
 /// `NOW` of the netdb target: one minute after the testnet RouterInfos were published.
 const NETDB_NOW: Date = Date::from_millis(1_795_344_200_000);
 
@@ -416,6 +419,63 @@ fn streaming_packets(
     Ok(out)
 }
 
+/// Datagram bodies for `wire_datagram` (selector byte: 0 Datagram1, 1 Datagram2, 2 Datagram3),
+/// including the DSA-signed repliable datagram captured from i2pd.
+fn datagrams(
+    fuzz_dir: &Path,
+    dest: &Destination,
+    key: &Ed25519SigningKey,
+) -> Res<Vec<(&'static str, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let payload = b"datagram seed payload".to_vec();
+    let d1 = Datagram1::sign(dest.clone(), payload.clone(), &signer(key))?;
+    out.push(("d1-ed25519", with_selector(0, &d1.to_bytes())));
+    let dsa = fs::read(fuzz_dir.join("../wire/tests/data/i2pd-2.45.1/datagram1-dsa.bin"))?;
+    out.push(("d1-dsa-i2pd", with_selector(0, &dsa)));
+    let opts = Mapping::from_pairs([("a", "1"), ("bb", "22")])?;
+    let d2 = Datagram2::sign(
+        dest.clone(),
+        &DATAGRAM_TARGET,
+        None,
+        None,
+        payload.clone(),
+        &signer(key),
+    )?;
+    out.push(("d2", with_selector(1, &d2.to_bytes())));
+    let d2o = Datagram2::sign(
+        dest.clone(),
+        &DATAGRAM_TARGET,
+        Some(opts.clone()),
+        None,
+        payload.clone(),
+        &signer(key),
+    )?;
+    out.push(("d2-options", with_selector(1, &d2o.to_bytes())));
+    let transient = Ed25519SigningKey::from_seed([0x77; 32]);
+    let offline = OfflineSignature::sign(
+        secs(FIXED_NOW)? + 86_400,
+        SigType::Ed25519,
+        &transient.public(),
+        SigType::Ed25519,
+        dest.signing_key(),
+        &signer(key),
+    )?;
+    let d2off = Datagram2::sign(
+        dest.clone(),
+        &DATAGRAM_TARGET,
+        Some(opts.clone()),
+        Some(offline),
+        payload.clone(),
+        &signer(&transient),
+    )?;
+    out.push(("d2-offline", with_selector(1, &d2off.to_bytes())));
+    let d3 = Datagram3::new(dest.hash(), None, payload.clone());
+    out.push(("d3", with_selector(2, &d3.to_bytes())));
+    let d3o = Datagram3::new(dest.hash(), Some(opts), payload);
+    out.push(("d3-options", with_selector(2, &d3o.to_bytes())));
+    Ok(out)
+}
+
 fn main() -> Res {
     let fuzz_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -536,6 +596,9 @@ fn main() -> Res {
 
     for (name, bytes) in streaming_packets(&dest, &key)? {
         out.put("wire_streaming", name, &bytes)?;
+    }
+    for (name, bytes) in datagrams(&fuzz_dir, &dest, &key)? {
+        out.put("wire_datagram", name, &bytes)?;
     }
 
     out.put(
