@@ -8,6 +8,14 @@
 //! Inbound: the dispatcher hands us what comes out of our inbound tunnels; garlic is opened,
 //! DatabaseStore cloves update the remote LeaseSet cache, Data cloves feed the streams.
 //!
+//! Datagrams (spec/datagrams.md) take the same path with protocol 17 (repliable), 18 (raw),
+//! 19 (Datagram2) or 20 (Datagram3) in the client payload header. The handle builds, signs and
+//! gzips them on the caller's task (`i2p_wire::datagram`), the destination task queues them
+//! like streaming packets while the remote's LeaseSet is looked up. Inbound datagrams are
+//! decoded and checked (a repliable datagram's signature against its embedded Destination; a
+//! Datagram2's also against our hash) and handed to `recv_datagram` through a bounded queue;
+//! when that queue is full the arriving datagram is dropped and counted (drop-newest).
+//!
 //! LeaseSet2 (spec/common-structures.md "LeaseSet2"; spec/i2np.md DatabaseStore): built from
 //! our inbound tunnels with one X25519 (type 4) key, signed with the destination's Ed25519 key,
 //! published whenever the leases change and every few minutes: a DatabaseStore with a reply
@@ -21,8 +29,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use i2p_client::{
-    BoxFuture, ClientError, ConnectOptions, Datagram, DestinationKeys, DestinationSpec, I2pStream,
-    LocalDestination, PrivateKeys, Target,
+    BoxFuture, ClientError, ConnectOptions, Datagram, DatagramKind, DestinationKeys,
+    DestinationSpec, I2pStream, LocalDestination, PrivateKeys, Resolved, Target,
 };
 use i2p_crypto::X25519Public;
 use i2p_garlic::{Clove, Delivery, GarlicConfig, Sessions};
@@ -31,14 +39,15 @@ use i2p_streaming::{StreamConfig, StreamEvent, StreamId, StreamManager};
 use i2p_tunnel::data::DeliveryInstructions;
 use i2p_tunnel::pool::{PoolConfig, PoolShape};
 use i2p_wire::client_payload::{ClientPayload, protocol};
+use i2p_wire::datagram::{Datagram1, Datagram2, Datagram3};
 use i2p_wire::i2np::{Data, DatabaseStore, Garlic, StoreKind, StoreReply};
 use i2p_wire::{
-    AnyLeaseSet, Date, Destination, EncType, EncryptionKey, Hash, I2npBody, I2npMessage, Lease2,
-    LeaseSet2, LeaseSet2Builder, TunnelId,
+    AnyLeaseSet, Date, Destination, EncType, Encode, EncryptionKey, Hash, I2npBody, I2npMessage,
+    Lease2, LeaseSet2, LeaseSet2Builder, TunnelId,
 };
 use rand::RngExt;
 use tokio::sync::{Mutex as AsyncMutex, mpsc, oneshot, watch};
-use tracing::{debug, info, warn};
+use tracing::{debug, info, trace, warn};
 
 use super::pipe::{self, Pipe};
 use super::{ClientSettings, DEST_CHANNEL, DestEvent, HubCmd};
@@ -61,6 +70,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 const MESSAGE_LIFETIME_MS: u64 = 60_000;
 /// Housekeeping tick (garlic expiry, publication, ACK-only garlic).
 const HOUSEKEEPING: Duration = Duration::from_millis(500);
+/// Received datagrams waiting for `recv_datagram`; when full, arriving ones are dropped.
+const DATAGRAM_QUEUE: usize = 128;
+/// Largest gzipped client payload of a datagram we send: what is left of an I2NP message
+/// (64 KiB) after the garlic layer, its cloves and a bundled LeaseSet2.
+const MAX_DATAGRAM_WIRE: usize = 62 * 1024;
 
 /// Signs streaming packets with the destination's key.
 type PacketSigner = Box<dyn Fn(&[u8]) -> Vec<u8> + Send>;
@@ -95,6 +109,11 @@ pub(super) enum DestCmd {
     Consumed(StreamId),
     /// The app dropped the stream.
     AppGone(StreamId),
+    /// Send a datagram (an encoded client payload) to a remote.
+    Datagram {
+        to: Hash,
+        payload: Vec<u8>,
+    },
     Close,
 }
 
@@ -150,6 +169,10 @@ struct Publish {
 struct Shared {
     dest: Destination,
     keys: DestinationKeys,
+    /// for signing datagrams on the caller's task
+    private: Arc<PrivateKeys>,
+    /// the router's address book, for datagrams to `.i2p` names
+    naming: Option<Arc<crate::naming::Naming>>,
     ready: watch::Receiver<bool>,
     closed: AtomicBool,
 }
@@ -160,6 +183,7 @@ pub struct RouterDestination {
     shared: Arc<Shared>,
     cmds: mpsc::Sender<DestCmd>,
     accept: AsyncMutex<mpsc::Receiver<I2pStream>>,
+    datagrams: AsyncMutex<mpsc::Receiver<Datagram>>,
 }
 
 /// Start a destination: register its pool with the dispatcher and spawn its task.
@@ -204,11 +228,15 @@ pub(super) async fn spawn(
     let (cmds_tx, cmds_rx) = mpsc::channel(DEST_CHANNEL);
     let (accept_tx, accept_rx) = mpsc::channel(64);
     let (ready_tx, ready_rx) = watch::channel(false);
+    let (datagrams_tx, datagrams_rx) = mpsc::channel(DATAGRAM_QUEUE);
     let enc = keys.leaseset_x25519();
     let dest = keys.destination.clone();
+    let keys = Arc::new(keys);
     let shared = Arc::new(Shared {
         dest: dest.clone(),
         keys: DestinationKeys(keys.to_bytes().to_vec()),
+        private: keys.clone(),
+        naming: settings.naming.clone(),
         ready: ready_rx,
         closed: AtomicBool::new(false),
     });
@@ -219,7 +247,7 @@ pub(super) async fn spawn(
     let task = DestTask {
         id,
         nickname,
-        keys: Arc::new(keys),
+        keys,
         enc_public: enc.public(),
         sessions: Sessions::new(enc, GarlicConfig::default()),
         streams,
@@ -239,6 +267,8 @@ pub(super) async fn spawn(
         connecting: HashMap::new(),
         pipes: HashMap::new(),
         accept: accept_tx,
+        datagrams: datagrams_tx,
+        datagram_stats: DatagramStats::default(),
         ready: ready_tx,
     };
     tokio::spawn(task.run(events_rx, cmds_rx));
@@ -246,6 +276,7 @@ pub(super) async fn spawn(
         shared,
         cmds: cmds_tx,
         accept: AsyncMutex::new(accept_rx),
+        datagrams: AsyncMutex::new(datagrams_rx),
     }))
 }
 
@@ -268,15 +299,28 @@ struct DestTask {
     publish: Publish,
     remotes: HashMap<Hash, Remote>,
     by_static: HashMap<[u8; 32], Hash>,
-    /// streaming packets waiting for a remote's LeaseSet: (from port, to port, bytes)
-    queued: HashMap<Hash, VecDeque<(u16, u16, Vec<u8>)>>,
+    /// encoded client payloads (streaming packets, datagrams) waiting for a remote's LeaseSet
+    queued: HashMap<Hash, VecDeque<Vec<u8>>>,
     waiting: HashMap<Hash, Vec<Waiting>>,
     /// lookups in flight (started at ms)
     looking_up: HashMap<Hash, u64>,
     connecting: HashMap<StreamId, Connecting>,
     pipes: HashMap<StreamId, Pipe>,
     accept: mpsc::Sender<I2pStream>,
+    /// received datagrams towards `recv_datagram`
+    datagrams: mpsc::Sender<Datagram>,
+    datagram_stats: DatagramStats,
     ready: watch::Sender<bool>,
+}
+
+/// Counters of inbound datagrams (logged at debug level as they change).
+#[derive(Debug, Default)]
+struct DatagramStats {
+    received: u64,
+    /// did not decode, or a signature did not verify
+    refused: u64,
+    /// the queue towards `recv_datagram` was full: the arriving datagram was dropped
+    dropped_full: u64,
 }
 
 fn now_ms() -> u64 {
@@ -417,9 +461,63 @@ impl DestTask {
                     debug!(dest = %self.nickname, error = %e, "streaming packet refused");
                 }
             }
+            protocol::DATAGRAM | protocol::RAW | protocol::DATAGRAM2 | protocol::DATAGRAM3 => {
+                self.inbound_datagram(p, now);
+            }
             other => {
                 debug!(dest = %self.nickname, protocol = other, "client protocol not handled yet")
             }
+        }
+    }
+
+    /// Decode and check a datagram and queue it for `recv_datagram`.
+    fn inbound_datagram(&mut self, p: ClientPayload, now: u64) {
+        trace!(
+            dest = %self.nickname,
+            protocol = p.protocol,
+            from_port = p.from_port,
+            to_port = p.to_port,
+            bytes = %i2p_wire::base64::encode(&p.data),
+            "datagram bytes"
+        );
+        let protocol = p.protocol;
+        let stats = &mut self.datagram_stats;
+        let dg = match decode_datagram(p, &self.keys.destination.hash(), now) {
+            Ok(d) => d,
+            Err(e) => {
+                stats.refused += 1;
+                debug!(
+                    dest = %self.nickname,
+                    protocol,
+                    error = %e,
+                    refused = stats.refused,
+                    "datagram dropped: it does not decode or its signature does not verify"
+                );
+                return;
+            }
+        };
+        stats.received += 1;
+        debug!(
+            dest = %self.nickname,
+            kind = ?dg.kind,
+            from_port = dg.from_port,
+            to_port = dg.to_port,
+            len = dg.payload.len(),
+            received = stats.received,
+            "datagram received"
+        );
+        match self.datagrams.try_send(dg) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                stats.dropped_full += 1;
+                debug!(
+                    dest = %self.nickname,
+                    dropped = stats.dropped_full,
+                    "datagram queue full: the arriving datagram was dropped"
+                );
+            }
+            // the handle is gone; the destination closes soon
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     }
 
@@ -573,12 +671,12 @@ impl DestTask {
                 }
                 if ok {
                     if let Some(q) = self.queued.remove(&hash) {
-                        for (fp, tp, pkt) in q {
-                            self.send_stream_packet(&hash, fp, tp, pkt, now);
+                        for payload in q {
+                            self.send_client_payload(&hash, payload, now);
                         }
                     }
-                } else {
-                    self.queued.remove(&hash);
+                } else if let Some(q) = self.queued.remove(&hash) {
+                    debug!(dest = %self.nickname, dropped = q.len(), "no LeaseSet for a remote: queued messages dropped");
                 }
             }
             DestCmd::Floodfills(ffs) => {
@@ -603,6 +701,7 @@ impl DestTask {
                     p.shut();
                 }
             }
+            DestCmd::Datagram { to, payload } => self.send_client_payload(&to, payload, now),
             DestCmd::Close => {}
         }
     }
@@ -779,27 +878,34 @@ impl DestTask {
         pkt: Vec<u8>,
         now: u64,
     ) {
-        if !self.usable_remote(hash, now) {
-            let q = self.queued.entry(*hash).or_default();
-            if q.len() < MAX_QUEUED_PER_REMOTE {
-                q.push_back((from_port, to_port, pkt));
-            }
-            self.look_up(*hash, now);
-            return;
-        }
         let payload = ClientPayload {
             protocol: protocol::STREAMING,
             from_port,
             to_port,
             data: pkt,
         };
-        let Some(data) = payload
-            .encode(false)
+        match payload.encode(false) {
+            Ok(bytes) => self.send_client_payload(hash, bytes, now),
+            Err(e) => warn!(dest = %self.nickname, error = %e, "cannot encode a streaming packet"),
+        }
+    }
+
+    /// Send an encoded I2CP client payload (streaming packet or datagram) to a remote in a
+    /// Data message, queueing it while the remote's LeaseSet is looked up.
+    fn send_client_payload(&mut self, hash: &Hash, payload: Vec<u8>, now: u64) {
+        if !self.usable_remote(hash, now) {
+            let q = self.queued.entry(*hash).or_default();
+            if q.len() < MAX_QUEUED_PER_REMOTE {
+                q.push_back(payload);
+            }
+            self.look_up(*hash, now);
+            return;
+        }
+        let Some(data) = Data::new(payload)
             .ok()
-            .and_then(|b| Data::new(b).ok())
             .and_then(|d| message(I2npBody::Data(d)))
         else {
-            warn!(dest = %self.nickname, "streaming packet too large for a Data message");
+            warn!(dest = %self.nickname, "client payload too large for a Data message");
             return;
         };
         let mut cloves = vec![Clove {
@@ -992,7 +1098,6 @@ impl DestTask {
                 return;
             }
         };
-        use i2p_wire::Encode;
         let bytes = Arc::new(ls.to_bytes());
         self.publish.version += 1;
         self.publish.current = Some((bytes.clone(), self.publish.version));
@@ -1104,6 +1209,86 @@ fn gateways(v: &[(Hash, TunnelId, u64)]) -> Vec<(Hash, TunnelId)> {
     g
 }
 
+/// A datagram from `keys`' destination to `to` as a gzipped I2CP client payload (compressed,
+/// as i2pd 2.45.1's datagram destinations send them): body per kind (`i2p_wire::datagram`),
+/// protocol 17–20 and the ports in the gzip header.
+fn encode_datagram(keys: &PrivateKeys, to: &Hash, d: Datagram) -> Result<Vec<u8>, ClientError> {
+    let bad = |e: i2p_wire::Error| ClientError::Router(format!("cannot build the datagram: {e}"));
+    let sign = |b: &[u8]| keys.signing.sign(b).to_vec();
+    let from = keys.destination.clone();
+    let (proto, data) = match d.kind {
+        DatagramKind::Raw => (protocol::RAW, d.payload),
+        DatagramKind::Repliable => (
+            protocol::DATAGRAM,
+            Datagram1::sign(from, d.payload, &sign)
+                .map_err(bad)?
+                .to_bytes(),
+        ),
+        DatagramKind::Datagram2 => (
+            protocol::DATAGRAM2,
+            Datagram2::sign(from, to, None, None, d.payload, &sign)
+                .map_err(bad)?
+                .to_bytes(),
+        ),
+        DatagramKind::Datagram3 => (
+            protocol::DATAGRAM3,
+            Datagram3::new(from.hash(), None, d.payload).to_bytes(),
+        ),
+    };
+    let payload = ClientPayload {
+        protocol: proto,
+        from_port: d.from_port,
+        to_port: d.to_port,
+        data,
+    }
+    .encode(true)
+    .map_err(bad)?;
+    if payload.len() > MAX_DATAGRAM_WIRE {
+        return Err(ClientError::Router(format!(
+            "datagram too large: {} bytes gzipped, at most {MAX_DATAGRAM_WIRE}",
+            payload.len()
+        )));
+    }
+    Ok(payload)
+}
+
+/// The datagram in a client payload of protocol 17–20 (any other is treated as 20), checked:
+/// signatures against the embedded Destination, a Datagram2's also against our hash `me`.
+fn decode_datagram(p: ClientPayload, me: &Hash, now: u64) -> Result<Datagram, i2p_wire::Error> {
+    let (kind, from, payload) = match p.protocol {
+        protocol::RAW => (DatagramKind::Raw, None, p.data),
+        protocol::DATAGRAM => {
+            let (from, payload) = Datagram1::parse(&p.data)?.verify()?.into_parts();
+            (
+                DatagramKind::Repliable,
+                Some(Resolved::Destination(from)),
+                payload,
+            )
+        }
+        protocol::DATAGRAM2 => {
+            let (from, payload) = Datagram2::parse(&p.data)?
+                .verify(me, Date::from_millis(now))?
+                .into_parts();
+            (
+                DatagramKind::Datagram2,
+                Some(Resolved::Destination(from)),
+                payload,
+            )
+        }
+        _ => {
+            let (from, payload) = Datagram3::parse(&p.data)?.into_parts();
+            (DatagramKind::Datagram3, Some(Resolved::Hash(from)), payload)
+        }
+    };
+    Ok(Datagram {
+        kind,
+        from,
+        from_port: p.from_port,
+        to_port: p.to_port,
+        payload,
+    })
+}
+
 fn not_found(h: &Hash) -> ClientError {
     ClientError::LeaseSetNotFound(i2p_wire::base32::b32_address(h))
 }
@@ -1168,19 +1353,30 @@ impl LocalDestination for RouterDestination {
         })
     }
 
-    fn send_datagram(&self, _to: Target, _d: Datagram) -> BoxFuture<'_, Result<(), ClientError>> {
+    fn send_datagram(&self, to: Target, d: Datagram) -> BoxFuture<'_, Result<(), ClientError>> {
         Box::pin(async move {
-            Err(ClientError::Router(
-                "datagrams are not implemented by the router yet".into(),
-            ))
+            let to = match &to {
+                Target::Hash(h) => *h,
+                Target::Destination(d) => d.hash(),
+                Target::Name(n) => super::resolve_name(n, self.shared.naming.as_deref())?.hash(),
+            };
+            if to == self.shared.dest.hash() {
+                return Err(ClientError::Router(
+                    "a destination cannot send datagrams to itself".into(),
+                ));
+            }
+            let payload = encode_datagram(&self.shared.private, &to, d)?;
+            self.cmds
+                .send(DestCmd::Datagram { to, payload })
+                .await
+                .map_err(|_| ClientError::Closed)
         })
     }
 
     fn recv_datagram(&self) -> BoxFuture<'_, Result<Datagram, ClientError>> {
         Box::pin(async move {
-            Err(ClientError::Router(
-                "datagrams are not implemented by the router yet".into(),
-            ))
+            let mut rx = self.datagrams.lock().await;
+            rx.recv().await.ok_or(ClientError::Closed)
         })
     }
 
@@ -1198,5 +1394,101 @@ impl LocalDestination for RouterDestination {
 impl Drop for RouterDestination {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    fn keys(seed: u8) -> PrivateKeys {
+        use rand::SeedableRng;
+        PrivateKeys::generate(&mut rand::rngs::StdRng::from_seed([seed; 32]))
+    }
+
+    fn datagram(kind: DatagramKind, payload: &[u8]) -> Datagram {
+        Datagram {
+            kind,
+            from: None,
+            from_port: 1234,
+            to_port: 4321,
+            payload: payload.to_vec(),
+        }
+    }
+
+    #[test]
+    fn every_kind_encodes_and_decodes_with_ports_and_sender() {
+        let (a, b) = (keys(1), keys(2));
+        let to = b.destination.hash();
+        let now = 1_800_000_000_000;
+        for (kind, proto) in [
+            (DatagramKind::Raw, protocol::RAW),
+            (DatagramKind::Repliable, protocol::DATAGRAM),
+            (DatagramKind::Datagram2, protocol::DATAGRAM2),
+            (DatagramKind::Datagram3, protocol::DATAGRAM3),
+        ] {
+            let payload: Vec<u8> = (0..3000u32).map(|i| (i % 7) as u8).collect();
+            let wire = encode_datagram(&a, &to, datagram(kind, &payload)).unwrap();
+            let p = ClientPayload::decode(&wire).unwrap();
+            assert_eq!((p.protocol, p.from_port, p.to_port), (proto, 1234, 4321));
+            let d = decode_datagram(p, &to, now).unwrap();
+            assert_eq!(d.kind, kind);
+            assert_eq!(d.payload, payload);
+            assert_eq!((d.from_port, d.to_port), (1234, 4321));
+            let want_from = match kind {
+                DatagramKind::Raw => None,
+                DatagramKind::Datagram3 => Some(Resolved::Hash(a.destination.hash())),
+                _ => Some(Resolved::Destination(a.destination.clone())),
+            };
+            assert_eq!(d.from, want_from, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn forged_and_misdirected_datagrams_are_refused() {
+        let (a, b, c) = (keys(3), keys(4), keys(5));
+        let to = b.destination.hash();
+        let now = 1_800_000_000_000;
+        // a repliable datagram whose payload was changed on the way
+        let wire = encode_datagram(&a, &to, datagram(DatagramKind::Repliable, b"pay")).unwrap();
+        let mut p = ClientPayload::decode(&wire).unwrap();
+        if let Some(last) = p.data.last_mut() {
+            *last ^= 1;
+        }
+        assert!(decode_datagram(p, &to, now).is_err());
+        // a repliable datagram claiming another sender than the signer
+        let wire = encode_datagram(&a, &to, datagram(DatagramKind::Repliable, b"pay")).unwrap();
+        let mut p = ClientPayload::decode(&wire).unwrap();
+        let dl = a.destination.encoded_len();
+        let mut forged = c.destination.to_bytes();
+        forged.extend_from_slice(&p.data[dl..]);
+        p.data = forged;
+        assert!(decode_datagram(p, &to, now).is_err());
+        // a Datagram2 made for b, replayed to c
+        let wire = encode_datagram(&a, &to, datagram(DatagramKind::Datagram2, b"pay")).unwrap();
+        let p = ClientPayload::decode(&wire).unwrap();
+        assert!(decode_datagram(p.clone(), &c.destination.hash(), now).is_err());
+        assert!(decode_datagram(p, &to, now).is_ok());
+    }
+
+    #[test]
+    fn oversized_datagrams_are_refused_before_sending() {
+        let (a, b) = (keys(6), keys(7));
+        // incompressible bytes beyond what fits a Data message in garlic
+        let mut state = 0x9e37_79b9_u32;
+        let big: Vec<u8> = (0..MAX_DATAGRAM_WIRE + 1)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state as u8
+            })
+            .collect();
+        let to = b.destination.hash();
+        assert!(encode_datagram(&a, &to, datagram(DatagramKind::Raw, &big)).is_err());
+        let fits = &big[..MAX_DATAGRAM_WIRE - 1024];
+        assert!(encode_datagram(&a, &to, datagram(DatagramKind::Raw, fits)).is_ok());
     }
 }
