@@ -8,7 +8,8 @@
 //! 2. **i2psam** (PyPI): a TRANSIENT stream session, a connect to the eepsite with a GET, and a
 //!    NAMING LOOKUP of the eepsite.
 //! 3. **yosemite** (crates.io): a stream session, a name lookup and a connect to the eepsite with
-//!    a GET; a repliable datagram session and an anonymous (RAW) one are created.
+//!    a GET; the same from a session it asks us not to publish (`i2cp.dontPublishLeaseSet`);
+//!    a repliable datagram session and an anonymous (RAW) one are created.
 //!
 //! Every fetched page must equal the eepsite's `index.html` byte for byte. SESSION CREATE time
 //! on our bridge is printed for each client (item 3: it returns once the session's tunnels are
@@ -216,6 +217,8 @@ struct YosemiteRun {
     lookup: String,
     connect: Duration,
     raw: Vec<u8>,
+    hidden_create: Duration,
+    hidden_raw: Vec<u8>,
     repliable_create: Duration,
     anonymous_create: Duration,
 }
@@ -274,6 +277,37 @@ async fn yosemite_flow(b32: String) -> Result<YosemiteRun, String> {
         .map_err(|e| format!("read the response: {e}"))?;
     drop(stream);
 
+    // a client-only session (publish: false sends i2cp.dontPublishLeaseSet=true): its LeaseSet2
+    // never reaches the floodfills, so the eepsite can answer only because our garlic carries it
+    let t = Instant::now();
+    let mut hidden = within(
+        "Session::<Stream>::new (unpublished)",
+        limit,
+        Session::<Stream>::new(SessionOptions {
+            publish: false,
+            ..opts("yhidden")
+        }),
+    )
+    .await?;
+    let hidden_create = t.elapsed();
+    let mut stream = within(
+        "Session::connect (unpublished)",
+        limit,
+        hidden.connect(&b32),
+    )
+    .await?;
+    stream
+        .write_all(format!("GET / HTTP/1.0\r\nHost: {b32}\r\n\r\n").as_bytes())
+        .await
+        .map_err(|e| format!("write the request: {e}"))?;
+    let mut hidden_raw = Vec::new();
+    timeout(limit, stream.read_to_end(&mut hidden_raw))
+        .await
+        .map_err(|_| "the eepsite's response (unpublished session) did not end".to_owned())?
+        .map_err(|e| format!("read the response: {e}"))?;
+    drop(stream);
+    drop(hidden);
+
     let t = Instant::now();
     let repliable = within(
         "Session::<Repliable>::new",
@@ -298,6 +332,8 @@ async fn yosemite_flow(b32: String) -> Result<YosemiteRun, String> {
         lookup,
         connect,
         raw,
+        hidden_create,
+        hidden_raw,
         repliable_create,
         anonymous_create,
     })
@@ -487,12 +523,34 @@ fn third_party_sam_clients_against_our_bridge() {
         resp.body, index,
         "yosemite fetched the eepsite's index.html"
     );
+    let hidden = i2p_e2e::http::parse_response(&y.hidden_raw).expect("an HTTP response");
+    assert_eq!(hidden.status, 200, "{}", hidden.text());
+    assert_eq!(
+        hidden.body, index,
+        "yosemite fetched index.html from an unpublished session"
+    );
+    // our router's debug log names each LeaseSet2 publication (router/node/src/client/dest.rs)
+    let log = std::fs::read_to_string(ours.log_path()).unwrap_or_default();
+    let published = |nick: &str| {
+        log.lines().any(|l| {
+            l.contains("publishing our LeaseSet2") && l.contains(&format!("dest=sam:{nick} "))
+        })
+    };
+    assert!(
+        published("ystream") && !published("yhidden"),
+        "the published yosemite session's LeaseSet2 is published, the unpublished one's is not \
+         (published: ystream {}, yhidden {})",
+        published("ystream"),
+        published("yhidden")
+    );
     println!(
-        "3. yosemite: SESSION CREATE (STREAM) {:.2} s on our bridge; lookup_name ok; connect {:.2} s; \
-         GET / -> 200, {} bytes = index.html; DATAGRAM session created in {:.2} s, RAW in {:.2} s",
+        "3. yosemite: SESSION CREATE (STREAM) {:.2} s on our bridge; lookup_name ok; connect \
+         {:.2} s; GET / -> 200, {} bytes = index.html; unpublished STREAM session {:.2} s, GET \
+         ok; DATAGRAM session created in {:.2} s, RAW in {:.2} s",
         y.stream_create.as_secs_f64(),
         y.connect.as_secs_f64(),
         resp.body.len(),
+        y.hidden_create.as_secs_f64(),
         y.repliable_create.as_secs_f64(),
         y.anonymous_create.as_secs_f64()
     );
