@@ -54,7 +54,7 @@ note() { STEPS+=("$(printf '%-28s %-18s' "$1" "$2")"); }
 # proxy), bind9-dnsutils (`dig` against our DNS server), python3-venv (the sam_clients test
 # pip-installs the PyPI SAM clients i2plib and i2psam into a venv: Debian's python3 refuses
 # system-wide pip installs).
-PACKAGES=(i2pd iproute2 util-linux procps curl python3 chromium bind9-dnsutils python3-venv)
+PACKAGES=(i2pd iproute2 util-linux procps curl python3 chromium bind9-dnsutils iptables python3-venv)
 missing_packages() {
     local p
     for p in "${PACKAGES[@]}"; do

@@ -12,6 +12,8 @@
 //!    with an unsigned entry, a signed entry and one whose signature was tampered with, is
 //!    fetched through I2P: the first two resolve, the tampered one does not; a second fetch
 //!    (SIGHUP) sends If-None-Match and gets 304;
+//!    the transparent listener does the same for a plain `curl http://eepsite.testnet.i2p/`
+//!    redirected to it by an iptables `REDIRECT` rule inside the namespace;
 //! 4. the address helper: `http://newname.i2p/?i2paddresshelper=<b64>` through our HTTP proxy
 //!    shows the confirmation page; its "save" link stores the name in the local book
 //!    (`userhosts.txt`), after which the name loads the site and resolves through DNS, also
@@ -33,6 +35,7 @@ const SOCKS: u16 = 25447;
 /// Inside the namespace port 53 is ours, so the system resolver can use it.
 const DNS: u16 = 53;
 const NAME: &str = "eepsite.testnet.i2p";
+const TRANSPARENT: u16 = 25040;
 
 fn run_in(env: &TestEnv, program: &str, args: &[&str]) -> (i32, String, String) {
     let out = env
@@ -203,7 +206,10 @@ fn address_book_dns_and_address_helper() {
     net.write_reseed_zip(&seed).expect("reseed zip");
     let mut config = ours.config().clone();
     config.reseed_file = Some(seed);
-    config.extra_yaml = format!("addressbook:\n  subscriptions: \"http://{b32}/hosts.txt\"\n");
+    config.extra_yaml = format!(
+        "addressbook:\n  subscriptions: \"http://{b32}/hosts.txt\"\n\
+         transparent:\n  enabled: true\n  host: 127.0.0.1\n  port: {TRANSPARENT}\n"
+    );
     std::fs::write(ours.config_path(), config.to_yaml()).unwrap();
     ours.start().expect("start our router");
     let diagnostics = || tail_file(&ours.log_path(), 40);
@@ -320,6 +326,51 @@ fn address_book_dns_and_address_helper() {
     assert_eq!(body, page, "the eepsite's page");
     println!(
         "2. curl --socks5 {url} (system resolver -> our DNS -> {ip}) fetched the eepsite after {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    // 2. the transparent listener: the virtual range is routed to lo inside the namespace and
+    // its TCP connections are redirected to our listener; curl needs no proxy setting at all
+    for args in [
+        vec!["ip", "route", "add", "10.191.0.0/16", "dev", "lo"],
+        vec![
+            "iptables",
+            "-t",
+            "nat",
+            "-A",
+            "OUTPUT",
+            "-p",
+            "tcp",
+            "-d",
+            "10.191.0.0/16",
+            "-j",
+            "REDIRECT",
+            "--to-ports",
+            "25040",
+        ],
+    ] {
+        let (code, _, err) = run_in(&env, args[0], &args[1..]);
+        assert_eq!(code, 0, "{args:?}: {err}");
+    }
+    let t = Instant::now();
+    let body = loop {
+        let (code, status, body, _) = curl(&env, &[], &url);
+        if code == 0 && status == 200 {
+            break body;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "curl {url} through the transparent listener: exit {code}, HTTP {status}\n{}",
+            diagnostics()
+        );
+        std::thread::sleep(Duration::from_secs(3));
+    };
+    assert_eq!(
+        body, page,
+        "the eepsite's page through the transparent listener"
+    );
+    println!(
+        "2. curl {url} (no proxy; iptables REDIRECT to the transparent listener) fetched the eepsite after {:.1} s",
         t.elapsed().as_secs_f64()
     );
 

@@ -109,7 +109,21 @@ pub async fn start(
         None => Vec::new(),
     };
     let (kick_tx, kick_rx) = tokio::sync::mpsc::channel::<()>(1);
-    if http_listener.is_some() || socks_listener.is_some() || !feeds.is_empty() {
+    let transparent_listener = match config.transparent.enabled {
+        true => Some(
+            bind(SocketAddr::new(
+                config.transparent.host,
+                config.transparent.port.get(),
+            ))
+            .await?,
+        ),
+        false => None,
+    };
+    if http_listener.is_some()
+        || socks_listener.is_some()
+        || transparent_listener.is_some()
+        || !feeds.is_empty()
+    {
         let sc = &config.shared_client;
         let spec = DestinationSpec {
             keys: None,
@@ -139,6 +153,13 @@ pub async fn start(
             every,
             kick_rx,
         ));
+        if let Some(listener) = transparent_listener {
+            tokio::spawn(crate::naming::serve_transparent(
+                naming.clone(),
+                dest.clone(),
+                listener,
+            ));
+        }
         if let Some(listener) = http_listener {
             out.http_proxy = listener.local_addr().ok();
             let pcfg = i2p_proxies::http::HttpProxyConfig {

@@ -477,6 +477,70 @@ pub async fn run_subscriptions(
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// transparent listener
+
+/// The destination a redirected connection was originally sent to (iptables `REDIRECT` keeps
+/// it in the socket: `SO_ORIGINAL_DST`).
+fn original_destination(conn: &tokio::net::TcpStream) -> Option<SocketAddr> {
+    let addr = nix::sys::socket::getsockopt(conn, nix::sys::socket::sockopt::OriginalDst).ok()?;
+    let ip = std::net::Ipv4Addr::from(u32::from_be(addr.sin_addr.s_addr));
+    Some(SocketAddr::new(IpAddr::V4(ip), u16::from_be(addr.sin_port)))
+}
+
+/// Accept redirected connections and route each to the name behind its original virtual
+/// address, over `dest`. Connections that were not redirected, or whose address is not one
+/// we handed out, are closed: nothing is ever sent to a clearnet address.
+pub async fn serve_transparent(
+    naming: Arc<Naming>,
+    dest: Arc<dyn i2p_client::LocalDestination>,
+    listener: TcpListener,
+) {
+    info!(addr = ?listener.local_addr().ok(), "transparent listener for redirected connections");
+    let own = listener.local_addr().ok();
+    loop {
+        let (mut conn, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                warn!(error = %e, "transparent listener failed");
+                return;
+            }
+        };
+        let (naming, dest) = (naming.clone(), dest.clone());
+        tokio::spawn(async move {
+            let Some(orig) = original_destination(&conn).filter(|o| Some(*o) != own) else {
+                info!(%peer, "transparent listener: connection was not redirected; closed");
+                return;
+            };
+            let name = {
+                use i2p_proxies::names::VirtualNames;
+                naming.name_for_ip(orig.ip())
+            };
+            let Some(name) = name else {
+                info!(%peer, to = %orig, "transparent listener: not a virtual address of ours; closed");
+                return;
+            };
+            let opts = i2p_client::ConnectOptions {
+                from_port: 0,
+                to_port: orig.port(),
+                timeout: None,
+            };
+            match dest
+                .connect(i2p_client::Target::Name(name.clone()), opts)
+                .await
+            {
+                Ok(mut stream) => {
+                    debug!(%peer, %name, port = orig.port(), "transparent connection");
+                    let _ = tokio::io::copy_bidirectional(&mut conn, &mut stream).await;
+                }
+                Err(e) => {
+                    info!(%peer, %name, error = %e, "transparent listener: cannot reach the destination")
+                }
+            }
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

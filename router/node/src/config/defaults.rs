@@ -3,7 +3,7 @@
 
 use super::{
     AddressBookConfig, DnsConfig, HttpProxySection, JumpList, SharedClientConfig,
-    SocksProxySection, V4Range, V6Range,
+    SocksProxySection, TransparentConfig, V4Range, V6Range,
 };
 use super::{
     Bandwidth, BandwidthClass, Config, ExploratoryConfig, LogConfig, LogFormat, LogLevel,
@@ -64,6 +64,9 @@ pub const KNOWN_KEYS: &[&str] = &[
     "dns.port",
     "dns.v4_range",
     "dns.v6_range",
+    "transparent.enabled",
+    "transparent.host",
+    "transparent.port",
     "log.level",
     "log.format",
     "tunnels",
@@ -159,6 +162,12 @@ impl Default for Config {
                     std::net::Ipv6Addr::new(0xfd69, 0x3270, 0x6972, 0, 0, 0, 0, 0),
                     64,
                 ),
+            },
+            // Tor's TransPort; off unless a firewall rule sends connections to it
+            transparent: TransparentConfig {
+                enabled: false,
+                host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+                port: std::num::NonZeroU16::MIN.saturating_add(9039),
             },
             log: LogConfig {
                 level: LogLevel::Info,

@@ -51,6 +51,7 @@ pub struct Config {
     pub shared_client: SharedClientConfig,
     pub addressbook: AddressBookConfig,
     pub dns: DnsConfig,
+    pub transparent: TransparentConfig,
     pub log: LogConfig,
     /// `tunnels:`: the tunnels written in the config file (those of `tunnels.d/` are read
     /// separately, see [`load_tunnel_dir`]).
@@ -113,6 +114,18 @@ pub struct DnsConfig {
     pub v4_range: V4Range,
     /// `dns.v6_range`: virtual IPv6 addresses.
     pub v6_range: V6Range,
+}
+
+/// `transparent:` section: a TCP listener for connections redirected to it by the firewall
+/// (iptables `REDIRECT`), routed to the `.i2p` name behind their virtual destination address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TransparentConfig {
+    /// `transparent.enabled`.
+    pub enabled: bool,
+    /// `transparent.host`: the address to listen on.
+    pub host: IpAddr,
+    /// `transparent.port`.
+    pub port: NonZeroU16,
 }
 
 /// `shared_client:` section: the destination the HTTP and SOCKS proxies share (i2pd's

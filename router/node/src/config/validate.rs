@@ -92,6 +92,7 @@ struct RawConfig {
     shared_client: Option<RawSharedClient>,
     addressbook: Option<RawAddressBook>,
     dns: Option<RawDns>,
+    transparent: Option<RawTransparent>,
     log: Option<RawLog>,
     tunnels: Option<Vec<Spanned<super::tunnels::RawTunnel>>>,
 }
@@ -132,6 +133,14 @@ struct RawDns {
     port: Field<std::num::NonZeroU16>,
     v4_range: Field<super::V4Range>,
     v6_range: Field<super::V6Range>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTransparent {
+    enabled: Field<bool>,
+    host: Field<IpAddr>,
+    port: Field<std::num::NonZeroU16>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -406,6 +415,7 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
     let sc = raw.shared_client.unwrap_or_default();
     let ab = raw.addressbook.unwrap_or_default();
     let dns = raw.dns.unwrap_or_default();
+    let tp = raw.transparent.unwrap_or_default();
     let tunnels =
         super::tunnels::validate_tunnels(raw.tunnels.unwrap_or_default(), "tunnels", rep)?;
     let de = &d.exploratory;
@@ -542,6 +552,11 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
             v4_range: get(dns.v4_range, d.dns.v4_range).value,
             v6_range: get(dns.v6_range, d.dns.v6_range).value,
         },
+        transparent: super::TransparentConfig {
+            enabled: get(tp.enabled, d.transparent.enabled).value,
+            host: get(tp.host, d.transparent.host).value,
+            port: get(tp.port, d.transparent.port).value,
+        },
         log: super::LogConfig {
             level: level.value,
             format: format.value,
@@ -584,6 +599,12 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
         listeners.push((
             "socks_proxy.port",
             std::net::SocketAddr::new(config.socks_proxy.host, config.socks_proxy.port.get()),
+        ));
+    }
+    if config.transparent.enabled {
+        listeners.push((
+            "transparent.port",
+            std::net::SocketAddr::new(config.transparent.host, config.transparent.port.get()),
         ));
     }
     for t in &config.tunnels {
