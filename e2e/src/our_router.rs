@@ -38,7 +38,7 @@ pub struct OurRouterConfig {
     /// `exploratory.inbound_length` and `outbound_length`; `None` keeps the router's default.
     pub exploratory_hops: Option<u8>,
     /// `sam.port` (the bridge is enabled on 127.0.0.1 with `udp_port` one below); `None`
-    /// leaves SAM off.
+    /// turns SAM off (the router's default is on at 7656).
     pub sam_port: Option<u16>,
     /// `http_proxy.port` on 127.0.0.1; `None` turns the HTTP proxy off (the router's default
     /// is on at 4444).
@@ -88,7 +88,7 @@ impl OurRouterConfig {
                 "sam:\n  enabled: true\n  host: 127.0.0.1\n  port: {p}\n  udp_port: {}\n",
                 p.saturating_sub(1)
             ),
-            None => String::new(),
+            None => "sam:\n  enabled: false\n".to_string(),
         };
         let http = match self.http_proxy_port {
             Some(p) => format!("http_proxy:\n  enabled: true\n  host: 127.0.0.1\n  port: {p}\n"),

@@ -114,9 +114,9 @@ impl Default for Config {
                 signers_dir: None,
                 ca_file: None,
             },
-            // i2pd's SAM ports; off until the bridge is complete (issue 6)
+            // i2pd's SAM ports, on as in i2pd
             sam: SamConfig {
-                enabled: false,
+                enabled: true,
                 host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
                 port: std::num::NonZeroU16::MIN.saturating_add(7655),
                 udp_port: std::num::NonZeroU16::MIN.saturating_add(7654),
