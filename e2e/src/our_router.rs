@@ -50,6 +50,9 @@ pub struct OurRouterConfig {
     /// `dns.port` on 127.0.0.1; `None` turns the DNS server off (the router's default is on
     /// at 5353).
     pub dns_port: Option<u16>,
+    /// `ops.port` on 127.0.0.1; `None` turns the operator endpoints off (the router's default
+    /// is on at 7070).
+    pub ops_port: Option<u16>,
     /// YAML appended at the end (e.g. a `tunnels:` list).
     pub extra_yaml: String,
 }
@@ -71,6 +74,7 @@ impl Default for OurRouterConfig {
             socks_port: None,
             shared_client_hops: None,
             dns_port: None,
+            ops_port: None,
             extra_yaml: String::new(),
         }
     }
@@ -102,6 +106,10 @@ impl OurRouterConfig {
             Some(p) => format!("dns:\n  enabled: true\n  host: 127.0.0.1\n  port: {p}\n"),
             None => "dns:\n  enabled: false\n".to_string(),
         };
+        let ops = match self.ops_port {
+            Some(p) => format!("ops:\n  enabled: true\n  host: 127.0.0.1\n  port: {p}\n"),
+            None => "ops:\n  enabled: false\n".to_string(),
+        };
         let shared = match self.shared_client_hops {
             Some(n) => format!("shared_client:\n  inbound_length: {n}\n  outbound_length: {n}\n"),
             None => String::new(),
@@ -113,7 +121,7 @@ impl OurRouterConfig {
         };
         format!(
             "# written by i2p-e2e\nnetwork:\n  net_id: {}\nrouter:\n  floodfill: {}\n  \
-             bandwidth: {}\n  distinct_subnets: {}\nntcp2:\n  enabled: true\n  host: {}\n  port: {}\n{reseed}{exploratory}{sam}{http}{socks}{shared}{dns}log:\n  \
+             bandwidth: {}\n  distinct_subnets: {}\nntcp2:\n  enabled: true\n  host: {}\n  port: {}\n{reseed}{exploratory}{sam}{http}{socks}{shared}{dns}{ops}log:\n  \
              level: {}\n{}",
             self.net_id,
             self.floodfill,

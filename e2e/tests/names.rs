@@ -18,6 +18,9 @@
 //!    shows the confirmation page; its "save" link stores the name in the local book
 //!    (`userhosts.txt`), after which the name loads the site and resolves through DNS, also
 //!    after the restart.
+//!
+//! Also the operator endpoints (issue 9, item 3): `/readyz` answers 503 until the tunnels are
+//! built, then 200; `/metrics` is read by the Prometheus Python client's text parser.
 
 // Test code: helpers outside #[test] fns panic on failure, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -36,6 +39,9 @@ const SOCKS: u16 = 25447;
 const DNS: u16 = 53;
 const NAME: &str = "eepsite.testnet.i2p";
 const TRANSPARENT: u16 = 25040;
+const OPS: u16 = 27070;
+/// The Python Prometheus client whose text parser reads our `/metrics`.
+const PROMETHEUS_CLIENT: &str = "prometheus-client==0.26.0";
 
 fn run_in(env: &TestEnv, program: &str, args: &[&str]) -> (i32, String, String) {
     let out = env
@@ -138,6 +144,7 @@ fn address_book_dns_and_address_helper() {
             http_proxy_port: Some(HTTP),
             socks_port: Some(SOCKS),
             dns_port: Some(DNS),
+            ops_port: Some(OPS),
             shared_client_hops: Some(2),
             ..Default::default()
         },
@@ -213,6 +220,59 @@ fn address_book_dns_and_address_helper() {
     std::fs::write(ours.config_path(), config.to_yaml()).unwrap();
     ours.start().expect("start our router");
     let diagnostics = || tail_file(&ours.log_path(), 40);
+
+    // /readyz: 503 while bootstrapping, then 200
+    let ops = std::net::SocketAddr::from(([127, 0, 0, 1], OPS));
+    let get = |path: &str| {
+        env.netns()
+            .run(|| i2p_e2e::http::get(ops, path, "127.0.0.1", Duration::from_secs(5)))
+            .ok()
+            .and_then(Result::ok)
+    };
+    let t = Instant::now();
+    let mut seen = Vec::new();
+    loop {
+        if let Some(r) = get("/readyz") {
+            if seen.last() != Some(&r.status) {
+                seen.push(r.status);
+                println!(
+                    "ops: /readyz {} after {:.2} s: {}",
+                    r.status,
+                    t.elapsed().as_secs_f64(),
+                    r.text().trim()
+                );
+            }
+            if r.status == 200 {
+                break;
+            }
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "/readyz never 200: {seen:?}\n{}",
+            diagnostics()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(seen.first(), Some(&503), "/readyz starts at 503: {seen:?}");
+    assert_eq!(get("/healthz").map(|r| r.status), Some(200));
+    let metrics = get("/metrics").expect("/metrics").text();
+    let families = prometheus_parse(&metrics);
+    for want in [
+        "i2p_peers",
+        "i2p_netdb_routers",
+        "i2p_tunnel_builds_succeeded",
+        "i2p_transit_tunnels",
+        "i2p_bootstrap_percent",
+    ] {
+        assert!(
+            families.iter().any(|f| f == want),
+            "{want} not among the parsed families {families:?}"
+        );
+    }
+    println!(
+        "ops: /metrics parsed by {PROMETHEUS_CLIENT}: {} families",
+        families.len()
+    );
 
     // 1. DNS answers
     let t = Instant::now();
@@ -427,4 +487,70 @@ fn address_book_dns_and_address_helper() {
     assert_eq!((status.as_str(), txt.as_str()), ("NOERROR", b32.as_str()));
     println!("1. after a restart: {NAME} A {ip} again; newname.i2p TXT {txt}");
     ours.stop();
+}
+
+/// Parse a Prometheus text exposition with the Python client's parser (in a venv made with
+/// pip from PyPI outside the test namespace, cached under the target dir); returns the
+/// family names.
+fn prometheus_parse(text: &str) -> Vec<String> {
+    use std::io::Write;
+    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("e2e-python")
+        .join(PROMETHEUS_CLIENT.replace("==", "-"));
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        let ok = std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(
+            ok,
+            "python3 -m venv {} (Debian: python3-venv)",
+            venv.display()
+        );
+        let out = std::process::Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--retries",
+                "2",
+                "--timeout",
+                "30",
+                PROMETHEUS_CLIENT,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pip install {PROMETHEUS_CLIENT}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut child = std::process::Command::new(&python)
+        .args(["-c", "import sys\nfrom prometheus_client.parser import text_string_to_metric_families as p\nfor f in p(sys.stdin.read()): print(f.name)"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the Prometheus parser refused /metrics: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
 }

@@ -47,6 +47,7 @@ pub async fn start(
     config: &Config,
     router: &RouterClient,
     naming: &Arc<Naming>,
+    ops: &Arc<crate::ops::Ops>,
     data_dir: &Path,
     config_path: Option<&Path>,
 ) -> Result<Frontends, RunError> {
@@ -144,6 +145,9 @@ pub async fn start(
             .create_destination(spec)
             .await
             .map_err(|e| RunError::Frontend(format!("proxy destination: {e}")))?;
+        if http_listener.is_some() || socks_listener.is_some() || transparent_listener.is_some() {
+            ops.watch("shared clients", dest.clone());
+        }
         let every =
             std::time::Duration::from_secs(u64::from(config.addressbook.refresh_hours) * 3600);
         tokio::spawn(crate::naming::run_subscriptions(
@@ -210,6 +214,7 @@ pub async fn start(
     // tunnels
     let mut set = TunnelSet {
         client: client.clone(),
+        ops: ops.clone(),
         data_dir: data_dir.to_path_buf(),
         running: HashMap::new(),
     };
@@ -253,6 +258,7 @@ impl Running {
 
 struct TunnelSet {
     client: Arc<dyn Client>,
+    ops: Arc<crate::ops::Ops>,
     data_dir: PathBuf,
     running: HashMap<String, Running>,
 }
@@ -366,6 +372,10 @@ impl TunnelSet {
                 tokio::spawn(i2p_proxies::tunnels::run_server(st, d))
             }
         };
+        self.ops.watch(&t.name, dest.clone());
+        if t.is_server() {
+            self.ops.published(&t.name, dest.b32());
+        }
         Ok(Running {
             config: t.clone(),
             dest,
@@ -395,6 +405,7 @@ impl TunnelSet {
         for name in stop {
             if let Some(r) = self.running.remove(&name) {
                 info!(tunnel = %name, "tunnel stopped (removed or changed)");
+                self.ops.unwatch(&name);
                 r.stop();
             }
         }

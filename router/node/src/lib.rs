@@ -24,6 +24,7 @@ pub mod identity;
 pub mod keyfile;
 pub mod naming;
 pub mod netdb;
+pub mod ops;
 pub mod reseed;
 pub mod router_info;
 pub mod run;

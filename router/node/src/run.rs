@@ -219,6 +219,14 @@ async fn run_async(
 
     // the client API: destinations talk to the dispatcher, which owns their tunnel pools
     let naming = crate::naming::Naming::open(dir.path(), config).map_err(RunError::Frontend)?;
+    let ops = crate::ops::Ops::new(id.keys.hash_base64());
+    if config.ops.enabled {
+        let addr = std::net::SocketAddr::new(config.ops.host, config.ops.port.get());
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| RunError::Listen { addr, source })?;
+        tokio::spawn(crate::ops::serve(ops.clone(), listener));
+    }
     let (hub_tx, mut hub_rx) = mpsc::channel::<HubCmd>(crate::client::DEST_CHANNEL);
     let client = RouterClient::new(
         hub_tx,
@@ -230,7 +238,7 @@ async fn run_async(
     );
     // polled by the loop below: creating destinations goes through the dispatcher
     let frontends_start =
-        crate::frontends::start(config, &client, &naming, dir.path(), config_path);
+        crate::frontends::start(config, &client, &naming, &ops, dir.path(), config_path);
     tokio::pin!(frontends_start);
     let mut frontends_started = false;
 
@@ -275,7 +283,10 @@ async fn run_async(
                     dispatch.hub(cmd, &transport);
                 }
             }
-            _ = pool_tick.tick() => dispatch.tick(&netdb, &transport).await,
+            _ = pool_tick.tick() => {
+                dispatch.tick(&netdb, &transport).await;
+                ops.update(dispatch.snapshot(&netdb, &transport), naming.len());
+            }
             _ = profile_save.tick() => save_profiles(&profiles_path, &dispatch.pool),
             _ = republish.tick() => {
                 match build_router_info(config, &id) {
@@ -427,6 +438,33 @@ fn send_all(transport: &TransportHandle, out: Vec<Out>) {
 }
 
 impl Dispatcher {
+    /// The figures the operator endpoints show (cheap: counters and atomics only).
+    fn snapshot(&self, netdb: &NetDbHandle, transport: &TransportHandle) -> crate::ops::Snapshot {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = netdb.counts();
+        let st = transport.stats();
+        let (live_in, live_out) = self.pool.live(netdb::system_clock()().as_millis());
+        let ps = self.pool.stats();
+        let ts = self.transit.stats();
+        let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+        crate::ops::Snapshot {
+            peers: n(st.sessions.load(Relaxed)),
+            routers: n(c.routers),
+            floodfills: n(c.floodfills),
+            lease_sets: n(c.lease_sets),
+            bytes_in: st.counters.bytes_in.load(Relaxed),
+            bytes_out: st.counters.bytes_out.load(Relaxed),
+            exploratory_in: n(live_in),
+            exploratory_out: n(live_out),
+            builds_ok: ps.built_inbound + ps.built_outbound,
+            builds_failed: ps.builds_declined + ps.builds_timed_out + ps.builds_bad_reply,
+            transit_live: n(ts.live),
+            transit_accepted: ts.accepted,
+            transit_rejected: ts.rejected,
+            destinations: n(self.clients.len()),
+        }
+    }
+
     fn event(&mut self, ev: TransportEvent, netdb: &NetDbHandle, transport: &TransportHandle) {
         match ev {
             TransportEvent::Message { from, msg } => {

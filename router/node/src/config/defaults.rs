@@ -2,7 +2,7 @@
 //! default file (`router/node/config/default.yaml`). Tests below keep the three in agreement.
 
 use super::{
-    AddressBookConfig, DnsConfig, HttpProxySection, JumpList, SharedClientConfig,
+    AddressBookConfig, DnsConfig, HttpProxySection, JumpList, OpsConfig, SharedClientConfig,
     SocksProxySection, TransparentConfig, V4Range, V6Range,
 };
 use super::{
@@ -67,6 +67,9 @@ pub const KNOWN_KEYS: &[&str] = &[
     "transparent.enabled",
     "transparent.host",
     "transparent.port",
+    "ops.enabled",
+    "ops.host",
+    "ops.port",
     "log.level",
     "log.format",
     "tunnels",
@@ -168,6 +171,12 @@ impl Default for Config {
                 enabled: false,
                 host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
                 port: std::num::NonZeroU16::MIN.saturating_add(9039),
+            },
+            // i2pd's web console port
+            ops: OpsConfig {
+                enabled: true,
+                host: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+                port: std::num::NonZeroU16::MIN.saturating_add(7069),
             },
             log: LogConfig {
                 level: LogLevel::Info,

@@ -52,6 +52,7 @@ pub struct Config {
     pub addressbook: AddressBookConfig,
     pub dns: DnsConfig,
     pub transparent: TransparentConfig,
+    pub ops: OpsConfig,
     pub log: LogConfig,
     /// `tunnels:`: the tunnels written in the config file (those of `tunnels.d/` are read
     /// separately, see [`load_tunnel_dir`]).
@@ -125,6 +126,17 @@ pub struct TransparentConfig {
     /// `transparent.host`: the address to listen on.
     pub host: IpAddr,
     /// `transparent.port`.
+    pub port: NonZeroU16,
+}
+
+/// `ops:` section: `/healthz`, `/readyz`, `/metrics` and the status page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OpsConfig {
+    /// `ops.enabled`.
+    pub enabled: bool,
+    /// `ops.host`: the address to listen on.
+    pub host: IpAddr,
+    /// `ops.port`.
     pub port: NonZeroU16,
 }
 

@@ -93,6 +93,7 @@ struct RawConfig {
     addressbook: Option<RawAddressBook>,
     dns: Option<RawDns>,
     transparent: Option<RawTransparent>,
+    ops: Option<RawTransparent>,
     log: Option<RawLog>,
     tunnels: Option<Vec<Spanned<super::tunnels::RawTunnel>>>,
 }
@@ -416,6 +417,7 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
     let ab = raw.addressbook.unwrap_or_default();
     let dns = raw.dns.unwrap_or_default();
     let tp = raw.transparent.unwrap_or_default();
+    let ops = raw.ops.unwrap_or_default();
     let tunnels =
         super::tunnels::validate_tunnels(raw.tunnels.unwrap_or_default(), "tunnels", rep)?;
     let de = &d.exploratory;
@@ -557,6 +559,11 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
             host: get(tp.host, d.transparent.host).value,
             port: get(tp.port, d.transparent.port).value,
         },
+        ops: super::OpsConfig {
+            enabled: get(ops.enabled, d.ops.enabled).value,
+            host: get(ops.host, d.ops.host).value,
+            port: get(ops.port, d.ops.port).value,
+        },
         log: super::LogConfig {
             level: level.value,
             format: format.value,
@@ -599,6 +606,12 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
         listeners.push((
             "socks_proxy.port",
             std::net::SocketAddr::new(config.socks_proxy.host, config.socks_proxy.port.get()),
+        ));
+    }
+    if config.ops.enabled {
+        listeners.push((
+            "ops.port",
+            std::net::SocketAddr::new(config.ops.host, config.ops.port.get()),
         ));
     }
     if config.transparent.enabled {
