@@ -115,6 +115,25 @@ fn i2pd_publishes_a_routerinfo_to_our_floodfill_and_looks_it_up_there() {
     let log = a.log_path();
     let diagnostics = || tail_file(&log, 40);
 
+    // router 6 publishes within its first second: A must be listening by then, or i2pd's
+    // store to A fails and it settles on the next floodfill (seen once in CI)
+    wait_until(
+        "our floodfill to listen and publish its RouterInfo",
+        Duration::from_secs(60),
+        || {
+            Ok(
+                match a
+                    .log_lines_with(&["netDb: our RouterInfo is published"])
+                    .first()
+                {
+                    Some(l) => Check::Done(l.clone()),
+                    None => Check::NotYet("not published yet".into()),
+                },
+            )
+        },
+        diagnostics,
+    )
+    .unwrap();
     net.start_late(6, &[1, 2, 3], &[a_ri.as_slice()])
         .expect("start i2pd router 6");
 
