@@ -163,7 +163,6 @@ fn eepsite_traffic_passes_through_our_router() {
         diagnostics()
     );
 
-    let status_before = ours.log_lines_with(&["INFO status "]).len();
     let b32 = eepsite.b32.clone();
     let t = Instant::now();
     let raw = env
@@ -201,7 +200,9 @@ fn eepsite_traffic_passes_through_our_router() {
         20.0 / secs
     );
 
-    // the next status line after the download: what we carried
+    // the next status line after the download: what we carried (a line written during the
+    // download shows only part of it: counted from here, not from before the download)
+    let status_before = ours.log_lines_with(&["INFO status "]).len();
     let status = wait_until(
         "a status line after the download",
         Duration::from_secs(75),
