@@ -59,6 +59,16 @@ pub enum Command {
     /// List the configured tunnels (config file and DIR/tunnels.d) with their .b32.i2p
     /// addresses; never creates keys
     Tunnels,
+    /// GET an operator endpoint of a running router and exit 0 on 200, 1 otherwise: a
+    /// container health check that needs no curl (no --data-dir needed)
+    Healthcheck {
+        /// host:port of the operator endpoints (ops.host, ops.port)
+        #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7070")]
+        addr: String,
+        /// /readyz (tunnels built) or /healthz (process answers)
+        #[arg(long, default_value = "/readyz")]
+        path: String,
+    },
 }
 
 /// Exit code for success.
@@ -87,6 +97,8 @@ pub enum AppError {
     Reseed(#[from] crate::reseed::ReseedCommandError),
     #[error(transparent)]
     Run(crate::run::RunError),
+    #[error("health check: {0}")]
+    Health(String),
 }
 
 impl AppError {
@@ -159,6 +171,9 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
     if cli.print_default_config {
         return print_out(crate::config::DEFAULT_CONFIG_YAML);
     }
+    if let Some(Command::Healthcheck { addr, path }) = &cli.command {
+        return cmd_healthcheck(addr, path);
+    }
     let data_dir = cli.data_dir.clone().ok_or_else(|| {
         AppError::Usage("--data-dir DIR is required (where the router keeps its keys)".into())
     })?;
@@ -188,6 +203,7 @@ pub fn run(cli: Cli) -> Result<(), AppError> {
                 .map_err(AppError::Usage)?;
             print_out(list_tunnels(&tunnels, &data_dir))
         }
+        Some(Command::Healthcheck { .. }) => Ok(()), // answered above
         Some(Command::RouterInfo) => {
             let (loaded, _) = load_config(cli.config.as_deref(), &data_dir)?;
             let log = &loaded.config.log;
@@ -303,4 +319,44 @@ fn cmd_identity(data_dir: &Path) -> Result<(), AppError> {
         keys.hash_base64(),
         keys.identity_base64()
     ))
+}
+
+/// `i2p-router healthcheck`: one HTTP/1.0 GET with 3 s timeouts; the body is printed, a status
+/// other than 200 (or no answer) is an error (exit 1).
+fn cmd_healthcheck(addr: &str, path: &str) -> Result<(), AppError> {
+    use std::io::Read;
+    use std::net::{TcpStream, ToSocketAddrs};
+    use std::time::Duration;
+    let timeout = Duration::from_secs(3);
+    let fail = |what: String| AppError::Health(format!("{addr}{path}: {what}"));
+    let sock = addr
+        .to_socket_addrs()
+        .map_err(|e| fail(e.to_string()))?
+        .next()
+        .ok_or_else(|| fail("no address".into()))?;
+    let mut stream = TcpStream::connect_timeout(&sock, timeout).map_err(|e| fail(e.to_string()))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|()| stream.set_write_timeout(Some(timeout)))
+        .and_then(|()| {
+            write!(
+                stream,
+                "GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+            )
+        })
+        .map_err(|e| fail(e.to_string()))?;
+    let mut answer = Vec::new();
+    stream
+        .take(64 * 1024)
+        .read_to_end(&mut answer)
+        .map_err(|e| fail(e.to_string()))?;
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&*answer, ""));
+    let status = head.lines().next().unwrap_or("");
+    if status.split_whitespace().nth(1) == Some("200") {
+        print_out(body)
+    } else {
+        let body = body.trim().replace('\n', "; ");
+        Err(fail(format!("{status} {body}").trim().to_string()))
+    }
 }

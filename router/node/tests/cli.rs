@@ -415,3 +415,53 @@ fn run_brings_along_an_i2pd_identity() {
         (b.static_key, b.iv, b.host, b.port)
     );
 }
+
+/// A one-shot HTTP stand-in on 127.0.0.1 that answers `status` and returns its address and
+/// the request it read.
+fn one_shot_http(status: &'static str) -> (String, std::thread::JoinHandle<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut req = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !req.ends_with(b"\r\n\r\n") {
+            let n = s.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            req.extend_from_slice(&buf[..n]);
+        }
+        write!(
+            s,
+            "HTTP/1.1 {status}\r\ncontent-length: 8\r\n\r\nreason\r\n"
+        )
+        .unwrap();
+        String::from_utf8(req).unwrap()
+    });
+    (addr, handle)
+}
+
+#[test]
+fn healthcheck_exits_0_on_200_and_1_otherwise() {
+    let (addr, h) = one_shot_http("200 OK");
+    let o = run(&["healthcheck", "--addr", &addr]);
+    assert_eq!(code(&o), 0, "stderr: {}", stderr(&o));
+    assert!(h.join().unwrap().starts_with("GET /readyz HTTP/1.0\r\n"));
+
+    let (addr, h) = one_shot_http("503 Service Unavailable");
+    let o = run(&["healthcheck", "--addr", &addr, "--path", "/healthz"]);
+    let line = assert_one_line_error(&o, 1);
+    assert!(line.contains("503") && line.contains("reason"), "{line}");
+    assert!(h.join().unwrap().starts_with("GET /healthz HTTP/1.0\r\n"));
+
+    // nothing listening
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let o = run(&["healthcheck", "--addr", &format!("127.0.0.1:{port}")]);
+    assert_one_line_error(&o, 1);
+}
