@@ -5,6 +5,10 @@
 #                                i2p-router binary, e2e tests against real i2pd routers
 #   scripts/test.sh --no-e2e     skip the e2e tests (said loudly in the summary)
 #   scripts/test.sh --no-install never run apt-get (fail with a message if something is missing)
+#   scripts/test.sh --docker     also run the Docker e2e (e2e/docker/run.sh: image from the
+#                                Dockerfile on locally made bases, compose.yaml on a private
+#                                testnet of i2pd containers; about 8 minutes on a fresh machine,
+#                                so it is opt-in and the summary says when it did not run)
 #
 # The e2e tests need root (network namespaces), iproute2, util-linux (setsid) and i2pd. As root,
 # missing Debian packages are installed with apt-get; installing i2pd never starts a system i2pd
@@ -17,11 +21,13 @@ cd "$(dirname "$(readlink -f "$0")")/.." || exit 2
 ROOT=$(pwd)
 RUN_E2E=1
 INSTALL=1
+RUN_DOCKER=0
 for arg in "$@"; do
     case "$arg" in
         --no-e2e) RUN_E2E=0 ;;
         --no-install) INSTALL=0 ;;
-        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --docker) RUN_DOCKER=1 ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "test.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -53,8 +59,12 @@ note() { STEPS+=("$(printf '%-28s %-18s' "$1" "$2")"); }
 # it), python3 (that test's backend webserver) and chromium (a real browser through our SOCKS
 # proxy), bind9-dnsutils (`dig` against our DNS server), python3-venv (the sam_clients test
 # pip-installs the PyPI SAM clients i2plib and i2psam into a venv: Debian's python3 refuses
-# system-wide pip installs).
-PACKAGES=(i2pd iproute2 util-linux procps curl python3 chromium bind9-dnsutils iptables python3-venv)
+# system-wide pip installs), docker-compose (the packaging test validates compose.yaml with
+# `docker-compose config`, which needs no daemon). --docker adds docker.io and debootstrap (the
+# Docker e2e makes its base images with it: scripts/docker-bases.sh).
+PACKAGES=(i2pd iproute2 util-linux procps curl python3 chromium bind9-dnsutils iptables python3-venv
+    docker-compose)
+[ "$RUN_DOCKER" = 1 ] && PACKAGES+=(docker.io debootstrap)
 missing_packages() {
     local p
     for p in "${PACKAGES[@]}"; do
@@ -159,6 +169,13 @@ if [ "$RUN_E2E" = 1 ]; then
     if [ -x "$TARGET_DIR/debug/i2p-e2e-sweep" ]; then "$TARGET_DIR/debug/i2p-e2e-sweep"; fi
 else
     note "e2e tests (real i2pd)" "SKIPPED (--no-e2e)"
+fi
+
+# ------------------------------------------------------------------ Docker e2e (opt-in)
+if [ "$RUN_DOCKER" = 1 ]; then
+    step "docker e2e (compose)" bash e2e/docker/run.sh
+else
+    note "docker e2e (compose)" "not run (opt-in: --docker)"
 fi
 
 # ------------------------------------------------------------------ fuzz smoke runs
