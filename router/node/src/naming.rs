@@ -250,49 +250,6 @@ fn split_url(url: &str) -> Option<(String, u16, String)> {
     (!host.is_empty()).then(|| (host.to_ascii_lowercase(), port, path.to_string()))
 }
 
-/// Header names (lower case) and values.
-type Headers = Vec<(String, String)>;
-
-/// A parsed HTTP/1.1 response: status, headers, body.
-fn parse_response(raw: &[u8]) -> Option<(u16, Headers, Vec<u8>)> {
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(raw.get(..end)?).ok()?;
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
-    let headers: Headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let body = raw.get(end + 4..)?;
-    let chunked = headers
-        .iter()
-        .any(|(n, v)| n == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked"));
-    let body = if chunked {
-        dechunk(body)?
-    } else {
-        match headers.iter().find(|(n, _)| n == "content-length") {
-            Some((_, v)) => body.get(..v.parse::<usize>().ok()?)?.to_vec(),
-            None => body.to_vec(),
-        }
-    };
-    Some((status, headers, body))
-}
-
-fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let eol = b.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(b.get(..eol)?).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        b = b.get(eol + 2..)?;
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(b.get(..size)?);
-        b = b.get(size + 2..)?;
-    }
-}
-
 impl Naming {
     fn feed_state(&self) -> HashMap<String, (String, String)> {
         let path = self
@@ -337,50 +294,52 @@ impl Naming {
             split_url(url).ok_or_else(|| format!("not an http:// URL: {url}"))?;
         let mut state = self.feed_state();
         let (etag, modified) = state.get(url).cloned().unwrap_or_default();
-        let mut request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: MYOB/6.66 (AN/ON)\r\n\
-             Accept-Encoding: identity\r\nConnection: close\r\n"
-        );
+        let mut request = hyper::Request::get(path.as_str())
+            .header(hyper::header::HOST, host.as_str())
+            .header(hyper::header::USER_AGENT, "MYOB/6.66 (AN/ON)")
+            .header(hyper::header::ACCEPT_ENCODING, "identity")
+            .header(hyper::header::CONNECTION, "close");
         if !etag.is_empty() {
-            request.push_str(&format!("If-None-Match: {etag}\r\n"));
+            request = request.header(hyper::header::IF_NONE_MATCH, etag.as_str());
         }
         if !modified.is_empty() {
-            request.push_str(&format!("If-Modified-Since: {modified}\r\n"));
+            request = request.header(hyper::header::IF_MODIFIED_SINCE, modified.as_str());
         }
-        request.push_str("\r\n");
+        let request = request
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .map_err(|e| format!("request: {e}"))?;
         let opts = i2p_client::ConnectOptions {
             from_port: 0,
             to_port: port,
             timeout: None,
         };
         let fetch = async {
-            let mut stream = dest
+            use http_body_util::BodyExt;
+            let stream = dest
                 .connect(i2p_client::Target::Name(host.clone()), opts)
                 .await
                 .map_err(|e| format!("cannot reach {host}: {e}"))?;
-            stream
-                .write_all(request.as_bytes())
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            tokio::spawn(conn);
+            let response = sender
+                .send_request(request)
                 .await
                 .map_err(|e| e.to_string())?;
-            let mut raw = Vec::new();
-            let mut buf = vec![0u8; 16 * 1024];
-            loop {
-                let n = stream.read(&mut buf).await.map_err(|e| e.to_string())?;
-                if n == 0 {
-                    break;
-                }
-                raw.extend_from_slice(buf.get(..n).unwrap_or(&[]));
-                if raw.len() > MAX_FEED {
-                    return Err(format!("feed larger than {MAX_FEED} bytes"));
-                }
-            }
-            Ok::<_, String>(raw)
+            let (parts, body) = response.into_parts();
+            let body = http_body_util::Limited::new(body, MAX_FEED)
+                .collect()
+                .await
+                .map_err(|e| format!("feed body: {e}"))?
+                .to_bytes();
+            Ok::<_, String>((parts, body))
         };
-        let raw = tokio::time::timeout(FETCH_TIMEOUT, fetch)
+        let (parts, body) = tokio::time::timeout(FETCH_TIMEOUT, fetch)
             .await
             .map_err(|_| "timed out".to_string())??;
-        let (status, headers, body) =
-            parse_response(&raw).ok_or_else(|| "not an HTTP response".to_string())?;
+        let status = parts.status.as_u16();
         if status == 304 {
             return Ok(FeedOutcome::NotModified);
         }
@@ -415,14 +374,21 @@ impl Naming {
                 .save(&book, BookKind::Subscribed)
                 .map_err(|e| format!("cannot save the subscribed book: {e}"))?;
         }
-        let header = |name: &str| {
-            headers
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.clone())
+        let header = |name: hyper::header::HeaderName| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
                 .unwrap_or_default()
+                .to_string()
         };
-        state.insert(url.to_string(), (header("etag"), header("last-modified")));
+        state.insert(
+            url.to_string(),
+            (
+                header(hyper::header::ETAG),
+                header(hyper::header::LAST_MODIFIED),
+            ),
+        );
         self.save_feed_state(&state);
         Ok(FeedOutcome::Applied {
             added,
@@ -547,7 +513,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_and_responses() {
+    fn feed_urls() {
         assert_eq!(
             split_url("http://Reg.i2p/hosts.txt"),
             Some(("reg.i2p".into(), 80, "/hosts.txt".into()))
@@ -558,26 +524,5 @@ mod tests {
         );
         assert_eq!(split_url("https://x.i2p/"), None);
         assert_eq!(split_url("http://:80/"), None);
-        let (s, h, b) =
-            parse_response(b"HTTP/1.1 200 OK\r\nETag: \"a\"\r\nContent-Length: 3\r\n\r\nabcdef")
-                .unwrap();
-        assert_eq!((s, b.as_slice()), (200, &b"abc"[..]));
-        assert_eq!(h[0], ("etag".into(), "\"a\"".into()));
-        let (_, _, b) = parse_response(
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x\r\nde\r\n0\r\n\r\n",
-        )
-        .unwrap();
-        assert_eq!(b, b"abcde");
-        assert!(
-            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
-                .is_none()
-        );
-        assert!(parse_response(b"garbage").is_none());
-        assert_eq!(
-            parse_response(b"HTTP/1.1 304 Not Modified\r\n\r\n")
-                .unwrap()
-                .0,
-            304
-        );
     }
 }

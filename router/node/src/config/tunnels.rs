@@ -300,15 +300,9 @@ pub(crate) fn valid_destination_text(s: &str) -> bool {
     if lower.ends_with(".b32.i2p") {
         return i2p_wire::base32::parse_b32_address(&lower).is_ok();
     }
-    if let Some(host) = lower.strip_suffix(".i2p") {
-        return !host.is_empty()
-            && lower.len() <= 67
-            && host.split('.').all(|label| {
-                !label.is_empty()
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            });
+    if lower.ends_with(".i2p") {
+        // the address book's naming rules (docs/overview/naming.md)
+        return i2p_addressbook::HostName::parse(&lower).is_ok();
     }
     i2p_wire::Destination::from_base64(s).is_ok()
 }
