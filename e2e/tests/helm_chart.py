@@ -174,6 +174,9 @@ def check_case(case, values, mode):
         check(apps == [x["name"] for x in values["sidecar"]["containers"]], f"{case}: the app's containers: {apps}")
         check(not by_kind(docs, "Service"), f"{case}: no Service in sidecar mode")
 
+    want_env = values.get("env", [])
+    check(c.get("env", []) == want_env, f"{case}: the container's env from values: {c.get('env')}")
+
     secret = values.get("keys", {}).get("existingSecret")
     servers = [t for t in config.get("tunnels", []) if t["type"] in ("server", "http", "irc")]
     check([t["name"] for t in config.get("tunnels", [])] == [t["name"] for t in values.get("tunnels", [])],

@@ -74,6 +74,10 @@ imagePullPolicy: {{ .Values.image.pullPolicy }}
 {{- if eq .Values.mode "sidecar" }}
 restartPolicy: Always
 {{- end }}
+{{- with .Values.env }}
+env:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 ports:
   - {name: ntcp2, containerPort: {{ .Values.ports.ntcp2 }}, protocol: TCP}
   - {name: ops, containerPort: {{ .Values.ports.ops }}, protocol: TCP}

@@ -282,10 +282,45 @@ fn load_config(
         Some(p) => p.to_path_buf(),
         None => data_dir.join(DEFAULT_CONFIG_NAME),
     };
+    let env = config_env()?;
     if explicit.is_none() && !path.exists() {
-        return Ok((Config::defaults(), None));
+        if env.is_empty() {
+            return Ok((Config::defaults(), None));
+        }
+        let loaded = Config::from_yaml_bytes_with_env(b"", Path::new("(built-in defaults)"), &env)?;
+        return Ok((loaded, None));
     }
-    Ok((Config::load(&path)?, Some(path)))
+    Ok((Config::load_with_env(&path, &env)?, Some(path)))
+}
+
+/// The `I2P_ROUTER__SECTION__KEY` variables of our environment (config overrides).
+pub(crate) fn config_env() -> Result<Vec<(String, String)>, AppError> {
+    let mut env = Vec::new();
+    for (name, value) in std::env::vars_os() {
+        if !name
+            .as_encoded_bytes()
+            .starts_with(crate::config::ENV_PREFIX.as_bytes())
+        {
+            continue;
+        }
+        match (name.into_string(), value.into_string()) {
+            (Ok(name), Ok(value)) => env.push((name, value)),
+            (Ok(name), Err(_)) => {
+                return Err(AppError::Usage(format!(
+                    "environment variable {name}: the value is not valid UTF-8"
+                )));
+            }
+            (Err(name), _) => {
+                return Err(AppError::Usage(format!(
+                    "environment variable {}: the name is not valid UTF-8",
+                    name.to_string_lossy()
+                )));
+            }
+        }
+    }
+    // stable order: diagnostics and "also set by" do not depend on the environment's order
+    env.sort();
+    Ok(env)
 }
 
 /// Logs go to stderr; stdout carries command output only.

@@ -474,7 +474,11 @@ async fn reload_on_sighup(
         // a fetch already waiting to start is enough
         let _ = feeds.try_send(());
         let from_config = match &config_path {
-            Some(p) => match Config::load(p) {
+            // the environment cannot set tunnels, but it is part of what made the config valid
+            Some(p) => match crate::cli::config_env()
+                .map_err(|e| e.to_string())
+                .and_then(|env| Config::load_with_env(p, &env).map_err(|e| e.to_string()))
+            {
                 Ok(l) => l.config.tunnels,
                 Err(e) => {
                     error!("reload refused, tunnels unchanged: {e}");

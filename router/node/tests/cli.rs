@@ -465,3 +465,66 @@ fn healthcheck_exits_0_on_200_and_1_otherwise() {
     let o = run(&["healthcheck", "--addr", &format!("127.0.0.1:{port}")]);
     assert_one_line_error(&o, 1);
 }
+
+#[test]
+fn environment_variables_override_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let conf = dir.path().join("router.yaml");
+    fs::write(
+        &conf,
+        "network:\n  net_id: 17\nntcp2:\n  host: 198.18.0.42\n  port: 12042\n",
+    )
+    .unwrap();
+    let base = |cmd: &mut Command| {
+        cmd.args(["router-info", "--data-dir", data.to_str().unwrap()])
+            .args(["--config", conf.to_str().unwrap()]);
+    };
+    let mut cmd = Command::new(BIN);
+    base(&mut cmd);
+    let o = cmd
+        .env("I2P_ROUTER__NTCP2__PORT", "12043")
+        .env("I2P_ROUTER__ROUTER__FLOODFILL", "true")
+        .env("I2P_ROUTER__ROUTER__BANDWIDTH", "X")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "stderr: {}", stderr(&o));
+    let ri = i2p_wire::RouterInfo::parse(&fs::read(data.join("router.info")).unwrap()).unwrap();
+    let ri = ri.peek_unverified();
+    let a = ri.addresses()[0].ntcp2().unwrap();
+    assert_eq!(a.port, Some(12043), "the variable wins over the file");
+    assert_eq!(
+        a.host,
+        Some("198.18.0.42".parse().unwrap()),
+        "the file's other keys stay"
+    );
+    assert!(ri.caps().floodfill);
+    assert_eq!(ri.net_id().unwrap(), Some(17));
+
+    // a bad variable is a usage error naming it, and nothing is written
+    fs::remove_file(data.join("router.info")).unwrap();
+    let mut cmd = Command::new(BIN);
+    base(&mut cmd);
+    let o = cmd.env("I2P_ROUTER__NTCP2__PROT", "1").output().unwrap();
+    let line = assert_one_line_error(&o, 2);
+    assert!(
+        line.contains("environment variable I2P_ROUTER__NTCP2__PROT: ntcp2.prot: unknown setting; did you mean I2P_ROUTER__NTCP2__PORT?"),
+        "{line}"
+    );
+    assert!(!data.join("router.info").exists());
+
+    // without a config file the variables apply to the defaults
+    let bare = dir.path().join("bare");
+    let o = Command::new(BIN)
+        .args(["router-info", "--data-dir", bare.to_str().unwrap()])
+        .env("I2P_ROUTER__NTCP2__HOST", "198.18.0.43")
+        .env("I2P_ROUTER__NTCP2__PORT", "12044")
+        .env("I2P_ROUTER__NETWORK__NET_ID", "18")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "stderr: {}", stderr(&o));
+    let ri = i2p_wire::RouterInfo::parse(&fs::read(bare.join("router.info")).unwrap()).unwrap();
+    let ri = ri.peek_unverified();
+    assert_eq!(ri.addresses()[0].ntcp2().unwrap().port, Some(12044));
+    assert_eq!(ri.net_id().unwrap(), Some(18));
+}

@@ -36,6 +36,11 @@ pub use tunnels::{
     load_tunnel_dir, tunnels_from_yaml_bytes,
 };
 
+/// Prefix of the environment variables that override config keys:
+/// `I2P_ROUTER__HTTP_PROXY__HOST=0.0.0.0` sets `http_proxy.host` (section and key upper-case,
+/// joined by two underscores). See [`Config::from_yaml_bytes_with_env`].
+pub const ENV_PREFIX: &str = "I2P_ROUTER__";
+
 /// The validated router configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Config {
@@ -775,6 +780,8 @@ pub enum Origin {
     File { path: PathBuf, line: Option<usize> },
     /// The built-in default (no file given, or the key absent from it).
     Default,
+    /// An environment variable laid over the file (`I2P_ROUTER__SECTION__KEY`).
+    Env { var: String },
 }
 
 /// One problem (error or warning) in the configuration, displayed as
@@ -796,6 +803,7 @@ impl fmt::Display for Diagnostic {
             } => write!(f, "{}:{line}: ", path.display())?,
             Origin::File { path, line: None } => write!(f, "{}: ", path.display())?,
             Origin::Default => f.write_str("built-in default: ")?,
+            Origin::Env { var } => write!(f, "environment variable {var}: ")?,
         }
         if let Some(key) = &self.key {
             write!(f, "{key}: ")?;
@@ -840,6 +848,11 @@ pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 impl Config {
     /// Read and validate the YAML file at `path`.
     pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+        let bytes = Self::read_file(path)?;
+        Self::from_yaml_bytes(&bytes, path)
+    }
+
+    fn read_file(path: &Path) -> Result<Vec<u8>, ConfigError> {
         let read_err = |source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
@@ -858,13 +871,31 @@ impl Config {
                 ),
             }));
         }
-        let bytes = std::fs::read(path).map_err(read_err)?;
-        Self::from_yaml_bytes(&bytes, path)
+        std::fs::read(path).map_err(read_err)
     }
 
     /// Validate YAML text; `path` is only used in diagnostics. This is the fuzzable entry point.
     pub fn from_yaml_bytes(bytes: &[u8], path: &Path) -> Result<Loaded, ConfigError> {
         validate::from_yaml_bytes(bytes, path)
+    }
+
+    /// Validate YAML text with environment overrides laid over it: every
+    /// `I2P_ROUTER__SECTION__KEY=value` in `env` replaces `section.key` (the value spelled as
+    /// in the file, lists comma-separated). Variables without the prefix are ignored; a
+    /// prefixed one that names no setting, or `tunnels`, is an error naming the variable.
+    /// `bytes` may be empty (no file: the defaults).
+    pub fn from_yaml_bytes_with_env(
+        bytes: &[u8],
+        path: &Path,
+        env: &[(String, String)],
+    ) -> Result<Loaded, ConfigError> {
+        validate::from_yaml_bytes_with_env(bytes, path, env)
+    }
+
+    /// [`Config::load`] with [`Config::from_yaml_bytes_with_env`]'s overrides.
+    pub fn load_with_env(path: &Path, env: &[(String, String)]) -> Result<Loaded, ConfigError> {
+        let bytes = Self::read_file(path)?;
+        Self::from_yaml_bytes_with_env(&bytes, path, env)
     }
 
     /// The defaults, with no warnings.

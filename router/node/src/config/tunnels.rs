@@ -618,7 +618,7 @@ pub fn tunnels_from_yaml_bytes(
     bytes: &[u8],
     path: &Path,
 ) -> Result<Vec<TunnelConfig>, ConfigError> {
-    let rep = Reporter { path };
+    let rep = Reporter::file(path);
     let text = std::str::from_utf8(bytes)
         .map_err(|_| ConfigError::Invalid(rep.at(None, None, "file is not valid UTF-8")))?;
     let tree: Spanned<super::tree::Node> = serde_saphyr::from_str_with_options(text, options())
@@ -673,7 +673,7 @@ pub fn load_tunnel_dir(dir: &Path) -> Result<Vec<TunnelConfig>, ConfigError> {
         };
         let meta = std::fs::metadata(&path).map_err(read_err)?;
         if meta.len() > MAX_TUNNEL_FILE {
-            return Err(ConfigError::Invalid(Reporter { path: &path }.at(
+            return Err(ConfigError::Invalid(Reporter::file(&path).at(
                 None,
                 None,
                 format!("file is larger than {MAX_TUNNEL_FILE} bytes"),

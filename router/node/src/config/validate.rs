@@ -221,6 +221,76 @@ struct RawLog {
     format: Field<LogFormat>,
 }
 
+/// Laying one raw configuration over another: keys set in `over` replace those of `self`
+/// (the environment over the file).
+trait Merge {
+    fn merge(&mut self, over: Self);
+}
+
+macro_rules! merge_keys {
+    ($($t:ty { $($f:ident),* $(,)? })*) => {$(
+        impl Merge for $t {
+            fn merge(&mut self, over: Self) {
+                $(if over.$f.is_some() {
+                    self.$f = over.$f;
+                })*
+            }
+        }
+    )*};
+}
+
+merge_keys! {
+    RawHttpProxy { enabled, host, port, outproxy, jump_services }
+    RawSocksProxy { enabled, host, port, username, password, outproxy }
+    RawAddressBook { subscriptions, refresh_hours }
+    RawDns { enabled, host, port, v4_range, v6_range }
+    RawTransparent { enabled, host, port }
+    RawSharedClient { inbound_length, outbound_length, inbound_quantity, outbound_quantity }
+    RawSam { enabled, host, port, udp_port }
+    RawNetDb { max_routers, verify_publish }
+    RawExploratory {
+        inbound_length, inbound_quantity, outbound_length, outbound_quantity,
+        inbound_length_variance, outbound_length_variance,
+    }
+    RawReseed { threshold, file, urls, signers_dir, ca_file }
+    RawNetwork { net_id }
+    RawRouter { floodfill, bandwidth, shared_percent, distinct_subnets }
+    RawNtcp2 { enabled, host, port, bind }
+    RawLog { level, format }
+}
+
+fn merge_section<T: Merge>(base: &mut Option<T>, over: Option<T>) {
+    match (base.as_mut(), over) {
+        (Some(b), Some(o)) => b.merge(o),
+        (None, Some(o)) => *base = Some(o),
+        (_, None) => {}
+    }
+}
+
+impl Merge for RawConfig {
+    fn merge(&mut self, over: Self) {
+        merge_section(&mut self.network, over.network);
+        merge_section(&mut self.router, over.router);
+        merge_section(&mut self.ntcp2, over.ntcp2);
+        merge_section(&mut self.netdb, over.netdb);
+        merge_section(&mut self.exploratory, over.exploratory);
+        merge_section(&mut self.reseed, over.reseed);
+        merge_section(&mut self.sam, over.sam);
+        merge_section(&mut self.http_proxy, over.http_proxy);
+        merge_section(&mut self.socks_proxy, over.socks_proxy);
+        merge_section(&mut self.shared_client, over.shared_client);
+        merge_section(&mut self.addressbook, over.addressbook);
+        merge_section(&mut self.dns, over.dns);
+        merge_section(&mut self.transparent, over.transparent);
+        merge_section(&mut self.ops, over.ops);
+        merge_section(&mut self.log, over.log);
+        // `tunnels` is never set from the environment (refused in `env_overlay`)
+        if over.tunnels.is_some() {
+            self.tunnels = over.tunnels;
+        }
+    }
+}
+
 /// Nesting limit for config files: they have two levels, and deep nesting costs stack in
 /// the recursive readers (the YAML crate's default is 64).
 const MAX_YAML_DEPTH: usize = 16;
@@ -236,23 +306,53 @@ pub(crate) fn options() -> serde_saphyr::Options {
     }
 }
 
-/// Builds diagnostics for one file.
+/// Builds diagnostics for one file, and for the environment variables laid over it.
 pub(crate) struct Reporter<'a> {
     pub(crate) path: &'a Path,
+    /// Every setting an environment variable overrides: a problem with such a key, or at
+    /// its line of the overlay document, names the variable, not the file.
+    pub(crate) env: &'a [EnvKey],
 }
 
-impl Reporter<'_> {
+/// One `I2P_ROUTER__SECTION__KEY` variable laid over the file.
+pub(crate) struct EnvKey {
+    /// `section.key`
+    key: String,
+    var: String,
+    /// Its line in the overlay document, which starts below the file's last line so that the
+    /// lines of the two never meet.
+    line: usize,
+}
+
+impl<'a> Reporter<'a> {
+    pub(crate) fn file(path: &'a Path) -> Self {
+        Reporter { path, env: &[] }
+    }
+
+    /// Whether an environment variable sets `key`.
+    pub(crate) fn is_env(&self, key: &str) -> bool {
+        self.env.iter().any(|e| e.key == key)
+    }
+
     pub(crate) fn at(
         &self,
         line: Option<usize>,
         key: Option<&str>,
         message: impl Into<String>,
     ) -> Diagnostic {
-        Diagnostic {
-            origin: Origin::File {
+        let var = self
+            .env
+            .iter()
+            .find(|e| key.is_some_and(|k| k == e.key) || (line.is_some_and(|l| l == e.line)));
+        let origin = match var {
+            Some(e) => Origin::Env { var: e.var.clone() },
+            None => Origin::File {
                 path: self.path.to_path_buf(),
                 line: line.filter(|l| *l > 0),
             },
+        };
+        Diagnostic {
+            origin,
             key: key.map(str::to_string),
             message: message.into(),
         }
@@ -276,7 +376,143 @@ impl Reporter<'_> {
 }
 
 pub(super) fn from_yaml_bytes(bytes: &[u8], path: &Path) -> Result<Loaded, ConfigError> {
-    let rep = Reporter { path };
+    from_yaml_bytes_with_env(bytes, path, &[])
+}
+
+/// The file's YAML with `env` (variable name, value) laid over it; see [`super::ENV_PREFIX`].
+pub(super) fn from_yaml_bytes_with_env(
+    bytes: &[u8],
+    path: &Path,
+    env: &[(String, String)],
+) -> Result<Loaded, ConfigError> {
+    let file = Reporter::file(path);
+    let mut raw = raw_from_yaml_bytes(bytes, &file)?;
+    let file_lines = bytes.iter().filter(|b| **b == b'\n').count() + 1;
+    let (overlay_text, keys) = env_overlay(env, file_lines)?;
+    if !keys.is_empty() {
+        let rep = Reporter { path, env: &keys };
+        let overlay = serde_saphyr::from_str_with_options::<RawConfig>(&overlay_text, options())
+            .map_err(|e| {
+                let positions =
+                    serde_saphyr::from_str_with_options::<Spanned<Node>>(&overlay_text, options())
+                        .map(|root| tree::key_positions(&root.value))
+                        .unwrap_or_default();
+                ConfigError::Invalid(rep.yaml_error(&e, &positions))
+            })?;
+        raw.merge(overlay);
+        return validate(raw, &rep).map_err(ConfigError::Invalid);
+    }
+    validate(raw, &file).map_err(ConfigError::Invalid)
+}
+
+/// Turns `I2P_ROUTER__SECTION__KEY=value` variables into a YAML document of the same shape as
+/// a config file (every value a double-quoted string, read through the key's text spelling),
+/// its first line after `skip_lines` blank ones, and the keys it sets.
+fn env_overlay(
+    env: &[(String, String)],
+    skip_lines: usize,
+) -> Result<(String, Vec<EnvKey>), ConfigError> {
+    let env_err = |var: &str, key: Option<String>, message: String| {
+        ConfigError::Invalid(Diagnostic {
+            origin: Origin::Env {
+                var: var.to_string(),
+            },
+            key,
+            message,
+        })
+    };
+    let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    let mut keys: Vec<EnvKey> = Vec::new();
+    for (var, value) in env {
+        let Some(rest) = var.strip_prefix(super::ENV_PREFIX) else {
+            continue;
+        };
+        let lower = rest.to_ascii_lowercase();
+        let Some((section, key)) = lower
+            .split_once("__")
+            .filter(|(s, k)| !s.is_empty() && !k.is_empty() && !k.contains("__"))
+        else {
+            return Err(env_err(
+                var,
+                None,
+                format!(
+                    "expected {}SECTION__KEY, e.g. {}NTCP2__PORT",
+                    super::ENV_PREFIX,
+                    super::ENV_PREFIX
+                ),
+            ));
+        };
+        let dotted = format!("{section}.{key}");
+        if section == "tunnels" {
+            return Err(env_err(
+                var,
+                Some("tunnels".into()),
+                "tunnels cannot be set from the environment; put them in the config file or \
+                 in DATA_DIR/tunnels.d/"
+                    .into(),
+            ));
+        }
+        if !KNOWN_KEYS.contains(&dotted.as_str()) {
+            let hint = tree::suggest(&dotted, KNOWN_KEYS)
+                .map(|s| {
+                    let name = s.replace('.', "__").to_ascii_uppercase();
+                    format!("; did you mean {}{name}?", super::ENV_PREFIX)
+                })
+                .unwrap_or_default();
+            return Err(env_err(var, Some(dotted), format!("unknown setting{hint}")));
+        }
+        if value.trim().is_empty() {
+            return Err(env_err(
+                var,
+                Some(dotted),
+                "empty value (unset the variable to keep the file's setting)".into(),
+            ));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(env_err(
+                var,
+                Some(dotted),
+                "the value contains a control character".into(),
+            ));
+        }
+        if let Some(other) = keys.iter().find(|k| k.key == dotted) {
+            return Err(env_err(
+                var,
+                Some(dotted),
+                format!("also set by {}", other.var),
+            ));
+        }
+        keys.push(EnvKey {
+            key: dotted,
+            var: var.clone(),
+            line: 0, // set below, once the sections are grouped
+        });
+        let quoted = format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""));
+        match sections.iter_mut().find(|(s, _)| *s == section) {
+            Some((_, entries)) => entries.push((key.to_string(), quoted)),
+            None => sections.push((section.to_string(), vec![(key.to_string(), quoted)])),
+        }
+    }
+    let mut text = "\n".repeat(skip_lines);
+    let mut line = skip_lines;
+    for (section, entries) in &sections {
+        text.push_str(section);
+        text.push_str(":\n");
+        line += 1;
+        for (key, value) in entries {
+            text.push_str(&format!("  {key}: {value}\n"));
+            line += 1;
+            let dotted = format!("{section}.{key}");
+            if let Some(k) = keys.iter_mut().find(|k| k.key == dotted) {
+                k.line = line;
+            }
+        }
+    }
+    Ok((text, keys))
+}
+
+/// Syntax, key names and typed values of one file.
+fn raw_from_yaml_bytes(bytes: &[u8], rep: &Reporter<'_>) -> Result<RawConfig, ConfigError> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         // count lines up to the bad byte so the user can find it
         let line = bytes
@@ -289,18 +525,14 @@ pub(super) fn from_yaml_bytes(bytes: &[u8], path: &Path) -> Result<Loaded, Confi
     let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options())
         .map_err(|e| ConfigError::Invalid(rep.yaml_error(&e, &[])))?;
     let keys = tree::key_positions(&root.value);
-    check_shape(&root, &rep)?;
+    check_shape(&root, rep)?;
 
-    // 2. typed values
-    let raw: RawConfig = if matches!(root.value, Node::Null) {
-        RawConfig::default() // an empty file, or one with only comments
-    } else {
-        serde_saphyr::from_str_with_options(text, options())
-            .map_err(|e| ConfigError::Invalid(rep.yaml_error(&e, &keys)))?
-    };
-
-    // 3. meaning
-    validate(raw, &rep).map_err(ConfigError::Invalid)
+    // 2. typed values (3., their meaning, is `validate`)
+    if matches!(root.value, Node::Null) {
+        return Ok(RawConfig::default()); // an empty file, or one with only comments
+    }
+    serde_saphyr::from_str_with_options(text, options())
+        .map_err(|e| ConfigError::Invalid(rep.yaml_error(&e, &keys)))
 }
 
 /// The longest prefix of `path` that is a known key or section: a value error inside a
@@ -627,6 +859,12 @@ fn validate(raw: RawConfig, rep: &Reporter<'_>) -> Result<Loaded, Diagnostic> {
     }
     for (i, (key, addr)) in listeners.iter().enumerate() {
         if let Some((other, _)) = listeners[..i].iter().find(|(_, a)| a == addr) {
+            // name the side an environment variable set, if one did: that is what changed
+            let (key, other) = if rep.is_env(other) && !rep.is_env(key) {
+                (*other, *key)
+            } else {
+                (*key, *other)
+            };
             return Err(rep.at(None, Some(key), format!("{addr} is also used by {other}")));
         }
     }
@@ -946,6 +1184,167 @@ mod tests {
             3,
             "ntcp2.bind",
             "invalid type: map",
+        );
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn load_env(yaml: &str, pairs: &[(&str, &str)]) -> Result<Loaded, ConfigError> {
+        Config::from_yaml_bytes_with_env(yaml.as_bytes(), Path::new(FILE), &env(pairs))
+    }
+
+    fn env_err(yaml: &str, pairs: &[(&str, &str)]) -> Diagnostic {
+        match load_env(yaml, pairs) {
+            Err(ConfigError::Invalid(d)) => d,
+            other => panic!("expected an invalid config for {pairs:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn environment_overrides_the_file_key_by_key() {
+        let yaml = "ntcp2:\n  port: 12345\n  host: 198.18.0.1\nlog:\n  level: debug\n";
+        let c = load_env(
+            yaml,
+            &[
+                ("I2P_ROUTER__NTCP2__PORT", "23456"),
+                ("I2P_ROUTER__HTTP_PROXY__HOST", "0.0.0.0"),
+                ("I2P_ROUTER__HTTP_PROXY__ENABLED", "false"),
+                ("I2P_ROUTER__NETWORK__NET_ID", "17"),
+                (
+                    "I2P_ROUTER__RESEED__URLS",
+                    "https://a.example/, https://b.example/",
+                ),
+                ("I2P_ROUTER__SOCKS_PROXY__USERNAME", "u"),
+                ("I2P_ROUTER__SOCKS_PROXY__PASSWORD", "p\"a#s: \\w"),
+                ("PATH", "/usr/bin"),
+                ("I2P_ROUTER_IMAGE", "not ours: one underscore"),
+            ],
+        )
+        .unwrap()
+        .config;
+        assert_eq!(
+            c.ntcp2.port,
+            PortSetting::Fixed(NonZeroU16::new(23456).unwrap())
+        );
+        // keys the environment does not name keep the file's values
+        assert_eq!(c.ntcp2.host, Some(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1))));
+        assert_eq!(c.log.level, LogLevel::Debug);
+        assert_eq!(c.http_proxy.host, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        assert!(!c.http_proxy.enabled);
+        assert_eq!(c.network.net_id.get(), 17);
+        assert_eq!(
+            c.reseed.urls.as_ref().map(|u| u.0.len()),
+            Some(2),
+            "{:?}",
+            c.reseed.urls
+        );
+        assert_eq!(
+            c.socks_proxy.password.as_deref(),
+            Some("p\"a#s: \\w"),
+            "quotes, # and backslashes are data, not YAML"
+        );
+        // no file at all: the defaults with the overrides
+        let c = load_env("", &[("I2P_ROUTER__SAM__PORT", "7777")])
+            .unwrap()
+            .config;
+        assert_eq!(c.sam.port.get(), 7777);
+        assert_eq!(c.ntcp2, Config::default().ntcp2);
+    }
+
+    #[test]
+    fn environment_errors_name_the_variable() {
+        let bad = |pairs: &[(&str, &str)], key: Option<&str>, needle: &str| {
+            let d = env_err("ntcp2:\n  port: 12345\n", pairs);
+            let text = d.to_string();
+            assert_eq!(
+                d.origin,
+                Origin::Env {
+                    var: pairs[0].0.to_string()
+                },
+                "{text}"
+            );
+            assert_eq!(d.key.as_deref(), key, "{text}");
+            assert!(
+                text.starts_with(&format!("environment variable {}: ", pairs[0].0)),
+                "{text}"
+            );
+            assert!(text.contains(needle), "{text:?} should contain {needle:?}");
+        };
+        bad(
+            &[("I2P_ROUTER__NTCP2__PORT", "seventy")],
+            Some("ntcp2.port"),
+            "invalid value \"seventy\"",
+        );
+        bad(
+            &[("I2P_ROUTER__NTCP2__PROT", "1")],
+            Some("ntcp2.prot"),
+            "did you mean I2P_ROUTER__NTCP2__PORT?",
+        );
+        bad(
+            &[("I2P_ROUTER__NTCP2", "1")],
+            None,
+            "expected I2P_ROUTER__SECTION__KEY",
+        );
+        bad(
+            &[("I2P_ROUTER__A__B__C", "1")],
+            None,
+            "expected I2P_ROUTER__SECTION__KEY",
+        );
+        bad(
+            &[("I2P_ROUTER__TUNNELS__X", "1")],
+            Some("tunnels"),
+            "tunnels.d",
+        );
+        bad(
+            &[("I2P_ROUTER__LOG__LEVEL", " ")],
+            Some("log.level"),
+            "empty value",
+        );
+        bad(
+            &[("I2P_ROUTER__LOG__LEVEL", "info\nntcp2:\n  port: 1")],
+            Some("log.level"),
+            "control character",
+        );
+        bad(
+            &[("I2P_ROUTER__NETWORK__NET_ID", "0")],
+            Some("network.net_id"),
+            "invalid value",
+        );
+        // the same key in two spellings
+        let d = env_err(
+            "",
+            &[
+                ("I2P_ROUTER__LOG__LEVEL", "info"),
+                ("I2P_ROUTER__log__level", "debug"),
+            ],
+        );
+        assert_eq!(
+            d.to_string(),
+            "environment variable I2P_ROUTER__log__level: log.level: also set by \
+             I2P_ROUTER__LOG__LEVEL"
+        );
+        // a rule between keys broken by a variable names it: SAM on the HTTP proxy's port
+        let d = env_err("", &[("I2P_ROUTER__SAM__PORT", "4444")]);
+        assert_eq!(
+            d.origin,
+            Origin::Env {
+                var: "I2P_ROUTER__SAM__PORT".into()
+            },
+            "{d}"
+        );
+        // a file error is still the file's, with its line
+        let d = env_err("ntcp2:\n  port: x\n", &[("I2P_ROUTER__LOG__LEVEL", "info")]);
+        assert_eq!(
+            d.origin,
+            Origin::File {
+                path: FILE.into(),
+                line: Some(2)
+            }
         );
     }
 
