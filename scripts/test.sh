@@ -5,10 +5,10 @@
 #                                i2p-router binary, e2e tests against real i2pd routers
 #   scripts/test.sh --no-e2e     skip the e2e tests (said loudly in the summary)
 #   scripts/test.sh --no-install never run apt-get (fail with a message if something is missing)
-#   scripts/test.sh --docker     also run the Docker e2e (e2e/docker/run.sh: image from the
-#                                Dockerfile on locally made bases, compose.yaml on a private
-#                                testnet of i2pd containers; about 8 minutes on a fresh machine,
-#                                so it is opt-in and the summary says when it did not run)
+#   scripts/test.sh --no-docker  skip the Docker e2e (said loudly in the summary); by default it
+#                                runs after the other e2e tests: e2e/docker/run.sh builds the
+#                                image from the Dockerfile on locally made bases and runs
+#                                compose.yaml on a private testnet of i2pd containers
 #
 # The e2e tests need root (network namespaces), iproute2, util-linux (setsid) and i2pd. As root,
 # missing Debian packages are installed with apt-get; installing i2pd never starts a system i2pd
@@ -21,12 +21,13 @@ cd "$(dirname "$(readlink -f "$0")")/.." || exit 2
 ROOT=$(pwd)
 RUN_E2E=1
 INSTALL=1
-RUN_DOCKER=0
+RUN_DOCKER=1
 for arg in "$@"; do
     case "$arg" in
         --no-e2e) RUN_E2E=0 ;;
         --no-install) INSTALL=0 ;;
-        --docker) RUN_DOCKER=1 ;;
+        --no-docker) RUN_DOCKER=0 ;;
+        --docker) RUN_DOCKER=1 ;; # the default; kept so older instructions still work
         -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "test.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
     esac
@@ -60,11 +61,15 @@ note() { STEPS+=("$(printf '%-28s %-18s' "$1" "$2")"); }
 # proxy), bind9-dnsutils (`dig` against our DNS server), python3-venv (the sam_clients test
 # pip-installs the PyPI SAM clients i2plib and i2psam into a venv: Debian's python3 refuses
 # system-wide pip installs), docker-compose (the packaging test validates compose.yaml with
-# `docker-compose config`, which needs no daemon). --docker adds docker.io and debootstrap (the
-# Docker e2e makes its base images with it: scripts/docker-bases.sh).
+# `docker-compose config`, which needs no daemon); for the Docker e2e debootstrap (it makes the
+# base images: scripts/docker-bases.sh) and, only where no `docker` command exists, docker.io (a
+# Docker engine installed otherwise is left alone; its daemon must run).
 PACKAGES=(i2pd iproute2 util-linux procps curl python3 chromium bind9-dnsutils iptables python3-venv
     docker-compose)
-[ "$RUN_DOCKER" = 1 ] && PACKAGES+=(docker.io debootstrap)
+if [ "$RUN_DOCKER" = 1 ] && [ "$RUN_E2E" = 1 ]; then
+    PACKAGES+=(debootstrap)
+    command -v docker >/dev/null 2>&1 || PACKAGES+=(docker.io)
+fi
 missing_packages() {
     local p
     for p in "${PACKAGES[@]}"; do
@@ -171,11 +176,11 @@ else
     note "e2e tests (real i2pd)" "SKIPPED (--no-e2e)"
 fi
 
-# ------------------------------------------------------------------ Docker e2e (opt-in)
-if [ "$RUN_DOCKER" = 1 ]; then
+# ------------------------------------------------------------------ Docker e2e
+if [ "$RUN_E2E" = 1 ] && [ "$RUN_DOCKER" = 1 ]; then
     step "docker e2e (compose)" bash e2e/docker/run.sh
 else
-    note "docker e2e (compose)" "not run (opt-in: --docker)"
+    note "docker e2e (compose)" "SKIPPED (--no-e2e or --no-docker)"
 fi
 
 # ------------------------------------------------------------------ fuzz smoke runs

@@ -35,7 +35,9 @@ done
 
 # ------------------------------------------------------------------ bases and image
 t=$SECONDS
-eval "$(scripts/docker-bases.sh)"
+# (a failure inside $(...) would not stop `eval` under set -e)
+BASES=$(scripts/docker-bases.sh) || { log "ERROR: scripts/docker-bases.sh failed"; exit 1; }
+eval "$BASES"
 figure "bases_ready_s $((SECONDS - t))"
 IMAGE=${I2P_ROUTER_IMAGE:-i2p-router:e2e}
 t=$SECONDS
