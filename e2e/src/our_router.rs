@@ -37,6 +37,8 @@ pub struct OurRouterConfig {
     pub distinct_subnets: bool,
     /// `exploratory.inbound_length` and `outbound_length`; `None` keeps the router's default.
     pub exploratory_hops: Option<u8>,
+    /// `exploratory.inbound_quantity` and `outbound_quantity`; `None` keeps the default.
+    pub exploratory_quantity: Option<u8>,
     /// `sam.port` (the bridge is enabled on 127.0.0.1 with `udp_port` one below); `None`
     /// turns SAM off (the router's default is on at 7656).
     pub sam_port: Option<u16>,
@@ -47,6 +49,8 @@ pub struct OurRouterConfig {
     pub socks_port: Option<u16>,
     /// `shared_client` tunnel lengths (both directions); `None` keeps the default.
     pub shared_client_hops: Option<u8>,
+    /// `shared_client` tunnel quantities (both directions); `None` keeps the default.
+    pub shared_client_quantity: Option<u8>,
     /// `dns.port` on 127.0.0.1; `None` turns the DNS server off (the router's default is on
     /// at 5353).
     pub dns_port: Option<u16>,
@@ -69,10 +73,12 @@ impl Default for OurRouterConfig {
             reseed_file: None,
             distinct_subnets: false,
             exploratory_hops: None,
+            exploratory_quantity: None,
             sam_port: None,
             http_proxy_port: None,
             socks_port: None,
             shared_client_hops: None,
+            shared_client_quantity: None,
             dns_port: None,
             ops_port: None,
             extra_yaml: String::new(),
@@ -83,10 +89,25 @@ impl Default for OurRouterConfig {
 impl OurRouterConfig {
     /// The YAML text.
     pub fn to_yaml(&self) -> String {
-        let exploratory = match self.exploratory_hops {
-            Some(n) => format!("exploratory:\n  inbound_length: {n}\n  outbound_length: {n}\n"),
-            None => String::new(),
+        let section = |name: &str, hops: Option<u8>, quantity: Option<u8>| {
+            let mut s = String::new();
+            if let Some(n) = hops {
+                s += &format!("  inbound_length: {n}\n  outbound_length: {n}\n");
+            }
+            if let Some(n) = quantity {
+                s += &format!("  inbound_quantity: {n}\n  outbound_quantity: {n}\n");
+            }
+            if s.is_empty() {
+                s
+            } else {
+                format!("{name}:\n{s}")
+            }
         };
+        let exploratory = section(
+            "exploratory",
+            self.exploratory_hops,
+            self.exploratory_quantity,
+        );
         let sam = match self.sam_port {
             Some(p) => format!(
                 "sam:\n  enabled: true\n  host: 127.0.0.1\n  port: {p}\n  udp_port: {}\n",
@@ -110,10 +131,11 @@ impl OurRouterConfig {
             Some(p) => format!("ops:\n  enabled: true\n  host: 127.0.0.1\n  port: {p}\n"),
             None => "ops:\n  enabled: false\n".to_string(),
         };
-        let shared = match self.shared_client_hops {
-            Some(n) => format!("shared_client:\n  inbound_length: {n}\n  outbound_length: {n}\n"),
-            None => String::new(),
-        };
+        let shared = section(
+            "shared_client",
+            self.shared_client_hops,
+            self.shared_client_quantity,
+        );
         let reseed = match &self.reseed_file {
             // a JSON string is a valid YAML scalar, whatever the path holds
             Some(p) => format!("reseed:\n  file: {:?}\n", p.display().to_string()),
