@@ -263,6 +263,8 @@ fn address_book_dns_and_address_helper() {
         "i2p_tunnel_builds_succeeded",
         "i2p_transit_tunnels",
         "i2p_bootstrap_percent",
+        "i2p_streams",
+        "i2p_transport_received_bytes",
     ] {
         assert!(
             families.iter().any(|f| f == want),

@@ -34,6 +34,8 @@ pub struct Snapshot {
     pub transit_accepted: u64,
     pub transit_rejected: u64,
     pub destinations: u64,
+    /// open streams of all local destinations
+    pub streams: u64,
 }
 
 /// Shared state behind the endpoints.
@@ -261,6 +263,12 @@ impl Ops {
             "Local client destinations.",
             s.destinations,
         );
+        metric(
+            "i2p_streams",
+            "gauge",
+            "Open streams of the local client destinations.",
+            s.streams,
+        );
         let book = self.book_size.read().map(|b| *b).unwrap_or(0);
         metric(
             "i2p_addressbook_names",
@@ -308,6 +316,10 @@ impl Ops {
             format!("{} in, {} out", s.exploratory_in, s.exploratory_out),
         );
         row("transit tunnels", s.transit_live.to_string());
+        row(
+            "client destinations",
+            format!("{}, {} open streams", s.destinations, s.streams),
+        );
         row(
             "traffic",
             format!("{} bytes in, {} bytes out", s.bytes_in, s.bytes_out),
@@ -425,5 +437,9 @@ mod tests {
         assert!(names.contains(&"i2p_addressbook_names".to_string()));
         assert!(text.contains("i2p_addressbook_names 3\n"));
         assert!(text.contains("i2p_bootstrap_percent 100\n"));
+        s.streams = 4;
+        ops.update(s, 3);
+        assert!(ops.metrics().contains("i2p_streams 4\n"));
+        assert!(ops.status_page().contains("4 open streams"));
     }
 }

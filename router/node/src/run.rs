@@ -228,12 +228,14 @@ async fn run_async(
         tokio::spawn(crate::ops::serve(ops.clone(), listener));
     }
     let (hub_tx, mut hub_rx) = mpsc::channel::<HubCmd>(crate::client::DEST_CHANNEL);
+    let open_streams = Arc::new(std::sync::atomic::AtomicI64::new(0));
     let client = RouterClient::new(
         hub_tx,
         netdb.clone(),
         ClientSettings {
             distinct_subnets: config.router.distinct_subnets,
             naming: Some(naming.clone()),
+            open_streams: open_streams.clone(),
         },
     );
     // polled by the loop below: creating destinations goes through the dispatcher
@@ -258,6 +260,7 @@ async fn run_async(
         candidates: Vec::new(),
         candidates_at: None,
         clients: HashMap::new(),
+        open_streams,
     };
     let profiles_path = dir.file(PROFILES_FILE);
     load_profiles(&profiles_path, &mut dispatch.pool);
@@ -401,6 +404,8 @@ struct Dispatcher {
     candidates_at: Option<tokio::time::Instant>,
     /// tunnel pools of local destinations, by destination id
     clients: HashMap<u32, ClientPool>,
+    /// open streams of all local destinations (kept by the destinations' tasks)
+    open_streams: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// The tunnel pool of one local destination and the way to its task.
@@ -462,6 +467,7 @@ impl Dispatcher {
             transit_accepted: ts.accepted,
             transit_rejected: ts.rejected,
             destinations: n(self.clients.len()),
+            streams: u64::try_from(self.open_streams.load(Relaxed)).unwrap_or(0),
         }
     }
 

@@ -254,6 +254,8 @@ pub(super) async fn spawn(
         hub,
         netdb,
         naming: settings.naming.clone(),
+        open_streams: settings.open_streams.clone(),
+        streams_reported: 0,
         cmds_tx: cmds_tx.clone(),
         publish_ls: spec.publish,
         inbound: Vec::new(),
@@ -291,6 +293,9 @@ struct DestTask {
     netdb: NetDbHandle,
     /// the router's address book, for `.i2p` names
     naming: Option<Arc<crate::naming::Naming>>,
+    /// the router-wide open-stream gauge and what this destination has added to it
+    open_streams: Arc<std::sync::atomic::AtomicI64>,
+    streams_reported: i64,
     cmds_tx: mpsc::Sender<DestCmd>,
     publish_ls: bool,
     /// usable inbound gateways (gateway, tunnel id, expiration ms)
@@ -366,7 +371,10 @@ impl DestTask {
                 _ = house.tick() => self.housekeeping(),
             }
             self.drive();
+            let open = i64::try_from(self.streams.stream_count()).unwrap_or(i64::MAX);
+            self.report_streams(open);
         }
+        self.report_streams(0);
         for (_, mut p) in self.pipes.drain() {
             p.shut();
         }
@@ -376,6 +384,17 @@ impl DestTask {
         let _ = self.ready.send(false);
         let _ = self.hub.send(HubCmd::Unregister(self.id)).await;
         info!(dest = %self.nickname, "destination closed");
+    }
+
+    /// Moves the router-wide gauge by the change of our open-stream count.
+    fn report_streams(&mut self, open: i64) {
+        if open != self.streams_reported {
+            self.open_streams.fetch_add(
+                open - self.streams_reported,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            self.streams_reported = open;
+        }
     }
 
     // -----------------------------------------------------------------------------------------

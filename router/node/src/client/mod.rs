@@ -94,6 +94,9 @@ pub struct ClientSettings {
     pub distinct_subnets: bool,
     /// The address book; `None` resolves only `.b32.i2p` and base64 destinations.
     pub naming: Option<Arc<crate::naming::Naming>>,
+    /// Open streams of all local destinations together (each destination adds the change of
+    /// its own count after every step); read by the operator endpoints' `i2p_streams`.
+    pub open_streams: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl RouterClient {
