@@ -239,8 +239,25 @@ pub fn spawn_session(
     });
 }
 
+/// Asks the kernel to acknowledge what we received at once instead of delaying the ACK (Linux
+/// `TCP_QUICKACK`, which is not sticky, hence after every socket read). i2pd 2.45.1 does not set
+/// `TCP_NODELAY` on its NTCP2 sockets, so Nagle holds its next small write until our ACK
+/// arrives, and a delayed ACK (up to 40 ms) then stalls every request through an i2pd hop.
+fn quick_ack(rd: &OwnedReadHalf) {
+    #[cfg(target_os = "linux")]
+    {
+        let stream: &tokio::net::TcpStream = rd.as_ref();
+        let _ = socket2::SockRef::from(stream).set_tcp_quickack(true);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = rd;
+}
+
+/// Bytes read from the socket at once: several frames per system call when they queue up.
+const READ_BUFFER: usize = 64 * 1024;
+
 async fn read_loop(
-    mut rd: OwnedReadHalf,
+    rd: OwnedReadHalf,
     mut recv: FrameReceiver,
     peer: Hash,
     events: mpsc::Sender<SessionEvent>,
@@ -248,6 +265,7 @@ async fn read_loop(
     last_rx: Arc<AtomicU64>,
 ) -> String {
     let mut buf = Vec::with_capacity(TARGET_FRAME_PLAINTEXT + 64);
+    let mut rd = tokio::io::BufReader::with_capacity(READ_BUFFER, rd);
     loop {
         let mut lb = [0u8; 2];
         if let Err(e) = rd.read_exact(&mut lb).await {
@@ -260,6 +278,10 @@ async fn read_loop(
         buf.resize(len, 0);
         if let Err(e) = rd.read_exact(&mut buf).await {
             return format!("read: {e}");
+        }
+        // everything the last socket read brought is consumed: acknowledge it now
+        if rd.buffer().is_empty() {
+            quick_ack(rd.get_ref());
         }
         counters
             .bytes_in
