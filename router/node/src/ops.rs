@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Instant;
+use tokio::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -36,6 +36,17 @@ pub struct Snapshot {
     pub destinations: u64,
     /// open streams of all local destinations
     pub streams: u64,
+    /// tunnel builds of the local destinations' pools
+    pub client_builds_ok: u64,
+    pub client_builds_failed: u64,
+    /// builds not started for lack of suitable peers (all pools)
+    pub builds_no_peers: u64,
+    /// tunnel tests (all pools)
+    pub tests_passed: u64,
+    pub tests_failed: u64,
+    /// I2NP messages through the transports
+    pub messages_in: u64,
+    pub messages_out: u64,
 }
 
 /// Shared state behind the endpoints.
@@ -114,7 +125,8 @@ impl Ops {
         }
     }
 
-    fn snapshot(&self) -> Snapshot {
+    /// The figures of the last refresh (every second).
+    pub fn snapshot(&self) -> Snapshot {
         self.snapshot.read().map(|s| *s).unwrap_or_default()
     }
 

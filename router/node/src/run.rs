@@ -12,8 +12,8 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use i2p_transport::TransportHandle;
 use i2p_transport::manager::{self, RouterLookup, TransportConfig, TransportEvent};
+use i2p_transport::{TransportEnv, TransportHandle};
 use std::collections::HashMap;
 
 use i2p_wire::{Hash, I2npBody, I2npMessage, RouterInfo, TunnelId};
@@ -92,14 +92,53 @@ impl Outbound for LateTransport {
     }
 }
 
-struct Identity {
-    keys: RouterKeys,
-    ntcp2: Ntcp2Keys,
-    port: NonZeroU16,
+/// A router's long-term keys and NTCP2 port.
+pub struct Identity {
+    pub keys: RouterKeys,
+    pub ntcp2: Ntcp2Keys,
+    pub port: NonZeroU16,
 }
 
-fn build_router_info(config: &Config, id: &Identity) -> Result<(Vec<u8>, RouterInfo), RunError> {
-    let now_ms = router_info::now_ms()?;
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("hash", &self.keys.hash_base64())
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a router runs on besides its configuration. [`run`] uses real TCP, the system clock,
+/// the data dir and the process (signals, front-ends); the in-process simulation runs many
+/// routers on an in-memory network and a virtual clock, with nothing on disk.
+#[derive(Debug)]
+pub struct Env<'a> {
+    pub transport: TransportEnv,
+    /// Keys live elsewhere ([`Identity`]); this is where `router.info`, the netDb, the tunnel
+    /// peer profiles and the address book are kept. `None`: nothing is read or written (no
+    /// address book, so only `.b32.i2p` names resolve).
+    pub data_dir: Option<&'a DataDir>,
+    /// Start the front-ends (proxies, SAM, DNS, tunnels, the ops listener and SIGHUP reload).
+    /// Needs `data_dir`.
+    pub frontends: bool,
+}
+
+/// Handles to a running router, for in-process users (the simulation, tests).
+#[derive(Clone, Debug)]
+pub struct RouterHandles {
+    pub hash: Hash,
+    pub netdb: NetDbHandle,
+    pub transport: TransportHandle,
+    pub client: RouterClient,
+    pub ops: Arc<crate::ops::Ops>,
+}
+
+fn build_router_info(
+    config: &Config,
+    id: &Identity,
+    clock: &netdb::Clock,
+) -> Result<(Vec<u8>, RouterInfo), RunError> {
+    let now_ms = clock().as_millis();
     let bytes = router_info::build(config, &id.keys, &id.ntcp2, id.port, now_ms)?;
     let ri = RouterInfo::parse(&bytes)
         .and_then(|u| u.verify(i2p_wire::Date::from_millis(now_ms)))
@@ -121,7 +160,7 @@ fn load_identity(dir: &DataDir, config: &Config) -> Result<Identity, RunError> {
 pub fn write_router_info(data_dir: &Path, config: &Config) -> Result<(), RunError> {
     let dir = DataDir::open(data_dir)?;
     let id = load_identity(&dir, config)?;
-    let (bytes, _) = build_router_info(config, &id)?;
+    let (bytes, _) = build_router_info(config, &id, &netdb::system_clock())?;
     let path = dir.file(router_info::ROUTER_INFO_FILE);
     crate::keyfile::write_replace(&path, &bytes, crate::keyfile::PUBLIC_MODE)?;
     info!(
@@ -144,18 +183,38 @@ pub fn run(data_dir: &Path, config: &Config, config_path: Option<&Path>) -> Resu
         .enable_all()
         .build()
         .map_err(RunError::Runtime)?;
-    rt.block_on(run_async(&dir, config, id, config_path))
+    let env = Env {
+        transport: TransportEnv::system(),
+        data_dir: Some(&dir),
+        frontends: true,
+    };
+    rt.block_on(run_router(
+        config,
+        id,
+        env,
+        config_path,
+        shutdown_signal(),
+        None,
+    ))
 }
 
-async fn run_async(
-    dir: &DataDir,
+/// Run a router on `env` until `shutdown` resolves; `started` gets its handles once the
+/// transport, the netDb and the client API are up.
+pub async fn run_router(
     config: &Config,
     id: Identity,
+    env: Env<'_>,
     config_path: Option<&Path>,
+    shutdown: impl std::future::Future<Output = ()>,
+    started: Option<tokio::sync::oneshot::Sender<RouterHandles>>,
 ) -> Result<(), RunError> {
-    let (ri_bytes, ri) = build_router_info(config, &id)?;
-    let ri_path = dir.file(router_info::ROUTER_INFO_FILE);
-    crate::keyfile::write_replace(&ri_path, &ri_bytes, crate::keyfile::PUBLIC_MODE)?;
+    let clock = env.transport.clock.clone();
+    let dir = env.data_dir;
+    let (ri_bytes, ri) = build_router_info(config, &id, &clock)?;
+    let ri_path = dir.map(|d| d.file(router_info::ROUTER_INFO_FILE));
+    if let Some(p) = &ri_path {
+        crate::keyfile::write_replace(p, &ri_bytes, crate::keyfile::PUBLIC_MODE)?;
+    }
     let net_id = config.network.net_id.get();
     info!(
         net_id,
@@ -174,11 +233,11 @@ async fn run_async(
         config,
         ri.clone(),
         Some(id.keys.encryption_secret().clone()),
-        dir.path().to_path_buf(),
+        dir.map(|d| d.path().to_path_buf()),
     )
     .map_err(RunError::Reseed)?;
     let (netdb, netdb_task) =
-        netdb::spawn(settings, late.clone(), netdb::system_clock()).map_err(RunError::NetDb)?;
+        netdb::spawn(settings, late.clone(), clock.clone()).map_err(RunError::NetDb)?;
 
     // then the transport, which dials with RouterInfos from the netDb
     let lookup_db = netdb.clone();
@@ -206,7 +265,7 @@ async fn run_async(
         allow_reserved: net_id != 2,
     };
     let (transport, _transport_task) =
-        manager::spawn(tconfig, lookup, events_tx)
+        manager::spawn_with(tconfig, env.transport.clone(), lookup, events_tx)
             .await
             .map_err(|source| RunError::Listen {
                 addr: listen.unwrap_or_else(|| ([0, 0, 0, 0], 0).into()),
@@ -218,9 +277,16 @@ async fn run_async(
     }
 
     // the client API: destinations talk to the dispatcher, which owns their tunnel pools
-    let naming = crate::naming::Naming::open(dir.path(), config).map_err(RunError::Frontend)?;
+    let frontends = match dir {
+        Some(d) if env.frontends => Some(d),
+        _ => None,
+    };
+    let naming = match dir {
+        Some(d) => Some(crate::naming::Naming::open(d.path(), config).map_err(RunError::Frontend)?),
+        None => None,
+    };
     let ops = crate::ops::Ops::new(id.keys.hash_base64());
-    if config.ops.enabled {
+    if config.ops.enabled && frontends.is_some() {
         let addr = std::net::SocketAddr::new(config.ops.host, config.ops.port.get());
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -234,13 +300,29 @@ async fn run_async(
         netdb.clone(),
         ClientSettings {
             distinct_subnets: config.router.distinct_subnets,
-            naming: Some(naming.clone()),
+            naming: naming.clone(),
             open_streams: open_streams.clone(),
+            clock: clock.clone(),
         },
     );
+    if let Some(tx) = started {
+        let _ = tx.send(RouterHandles {
+            hash: id.keys.hash(),
+            netdb: netdb.clone(),
+            transport: transport.clone(),
+            client: client.clone(),
+            ops: ops.clone(),
+        });
+    }
     // polled by the loop below: creating destinations goes through the dispatcher
-    let frontends_start =
-        crate::frontends::start(config, &client, &naming, &ops, dir.path(), config_path);
+    let frontends_start = async {
+        match (frontends, &naming) {
+            (Some(d), Some(n)) => {
+                crate::frontends::start(config, &client, n, &ops, d.path(), config_path).await
+            }
+            _ => std::future::pending().await,
+        }
+    };
     tokio::pin!(frontends_start);
     let mut frontends_started = false;
 
@@ -261,14 +343,16 @@ async fn run_async(
         candidates_at: None,
         clients: HashMap::new(),
         open_streams,
+        clock: clock.clone(),
     };
-    let profiles_path = dir.file(PROFILES_FILE);
-    load_profiles(&profiles_path, &mut dispatch.pool);
+    let profiles_path = dir.map(|d| d.file(PROFILES_FILE));
+    if let Some(p) = &profiles_path {
+        load_profiles(p, &mut dispatch.pool);
+    }
     let mut profile_save = tokio::time::interval(PROFILE_SAVE_INTERVAL);
     profile_save.tick().await;
     let mut pool_tick = tokio::time::interval(Duration::from_secs(1));
     pool_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -288,14 +372,23 @@ async fn run_async(
             }
             _ = pool_tick.tick() => {
                 dispatch.tick(&netdb, &transport).await;
-                ops.update(dispatch.snapshot(&netdb, &transport), naming.len());
+                ops.update(
+                    dispatch.snapshot(&netdb, &transport),
+                    naming.as_ref().map_or(0, |n| n.len()),
+                );
             }
-            _ = profile_save.tick() => save_profiles(&profiles_path, &dispatch.pool),
+            _ = profile_save.tick() => {
+                if let Some(p) = &profiles_path {
+                    save_profiles(p, &dispatch.pool);
+                }
+            }
             _ = republish.tick() => {
-                match build_router_info(config, &id) {
+                match build_router_info(config, &id, &clock) {
                     Ok((bytes, ri)) => {
-                        let _ = crate::keyfile::write_replace(
-                            &ri_path, &bytes, crate::keyfile::PUBLIC_MODE);
+                        if let Some(p) = &ri_path {
+                            let _ = crate::keyfile::write_replace(
+                                p, &bytes, crate::keyfile::PUBLIC_MODE);
+                        }
                         transport.set_router_info(bytes.into()).await;
                         netdb.set_own_router_info(ri).await;
                         debug!("RouterInfo re-signed and republished");
@@ -308,7 +401,7 @@ async fn run_async(
                 let n = netdb.stats().await;
                 let st = transport.stats();
                 use std::sync::atomic::Ordering::Relaxed;
-                let now_ms = netdb::system_clock()().as_millis();
+                let now_ms = clock().as_millis();
                 let (live_in, live_out) = dispatch.pool.live(now_ms);
                 let ps = *dispatch.pool.stats();
                 let (ended, rate) = ps.success_rate();
@@ -346,7 +439,9 @@ async fn run_async(
             }
         }
     }
-    save_profiles(&profiles_path, &dispatch.pool);
+    if let Some(p) = &profiles_path {
+        save_profiles(p, &dispatch.pool);
+    }
     drop(netdb);
     // the netDb task flushes pending writes when the last handle is gone; the transport's
     // lookup closure holds one, so stop waiting after a few seconds
@@ -406,6 +501,7 @@ struct Dispatcher {
     clients: HashMap<u32, ClientPool>,
     /// open streams of all local destinations (kept by the destinations' tasks)
     open_streams: Arc<std::sync::atomic::AtomicI64>,
+    clock: netdb::Clock,
 }
 
 /// The tunnel pool of one local destination and the way to its task.
@@ -448,9 +544,24 @@ impl Dispatcher {
         use std::sync::atomic::Ordering::Relaxed;
         let c = netdb.counts();
         let st = transport.stats();
-        let (live_in, live_out) = self.pool.live(netdb::system_clock()().as_millis());
+        let (live_in, live_out) = self.pool.live((self.clock)().as_millis());
         let ps = self.pool.stats();
         let ts = self.transit.stats();
+        let cs = self
+            .clients
+            .values()
+            .fold(i2p_tunnel::pool::PoolStats::default(), |mut a, c| {
+                let s = c.pool.stats();
+                a.built_inbound += s.built_inbound;
+                a.built_outbound += s.built_outbound;
+                a.builds_declined += s.builds_declined;
+                a.builds_timed_out += s.builds_timed_out;
+                a.builds_bad_reply += s.builds_bad_reply;
+                a.builds_no_peers += s.builds_no_peers;
+                a.tests_passed += s.tests_passed;
+                a.tests_failed += s.tests_failed;
+                a
+            });
         let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
         crate::ops::Snapshot {
             peers: n(st.sessions.load(Relaxed)),
@@ -468,6 +579,13 @@ impl Dispatcher {
             transit_rejected: ts.rejected,
             destinations: n(self.clients.len()),
             streams: u64::try_from(self.open_streams.load(Relaxed)).unwrap_or(0),
+            client_builds_ok: cs.built_inbound + cs.built_outbound,
+            client_builds_failed: cs.builds_declined + cs.builds_timed_out + cs.builds_bad_reply,
+            builds_no_peers: ps.builds_no_peers + cs.builds_no_peers,
+            tests_passed: ps.tests_passed + cs.tests_passed,
+            tests_failed: ps.tests_failed + cs.tests_failed,
+            messages_in: st.counters.messages_in.load(Relaxed),
+            messages_out: st.counters.messages_out.load(Relaxed),
         }
     }
 
@@ -503,7 +621,7 @@ impl Dispatcher {
             debug!(type_id = msg.type_id(), "message nested too deep, dropped");
             return;
         }
-        let now = netdb::system_clock()();
+        let now = (self.clock)();
         let now_ms = now.as_millis();
         let msg_id = msg.msg_id();
         match msg.body() {
@@ -727,7 +845,7 @@ impl Dispatcher {
                 self.clients.remove(&id);
             }
             HubCmd::Send { id, msg, to } => {
-                let now_ms = netdb::system_clock()().as_millis();
+                let now_ms = (self.clock)().as_millis();
                 let Some(c) = self.clients.get_mut(&id) else {
                     return;
                 };
@@ -769,7 +887,7 @@ impl Dispatcher {
             self.candidates = netdb.tunnel_candidates().await;
             self.candidates_at = Some(tokio::time::Instant::now());
         }
-        let now_ms = netdb::system_clock()().as_millis();
+        let now_ms = (self.clock)().as_millis();
         let out = self.pool.tick(now_ms, &self.candidates, &mut rand::rng());
         send_all(transport, out);
         for c in self.clients.values_mut() {

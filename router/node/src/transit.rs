@@ -18,7 +18,9 @@
 //! each tunnel lives 10 minutes (the spec's tunnel lifetime) plus a minute of grace.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use i2p_crypto::X25519Secret;
 use i2p_netdb::router_garlic::seal_reply;

@@ -73,7 +73,7 @@ fn settings(own: &RouterInfo, dir: &std::path::Path, reseed: ReseedSources) -> N
         config: cfg,
         own: own.clone(),
         router_secret: None,
-        data_dir: dir.to_path_buf(),
+        data_dir: Some(dir.to_path_buf()),
         reseed_threshold: 1,
         reseed,
     }

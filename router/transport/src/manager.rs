@@ -13,14 +13,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use i2p_crypto::X25519Secret;
 use i2p_wire::{Hash, I2npMessage, RouterInfo};
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+use crate::env::{Listener, TransportEnv, clock_secs};
 use crate::ntcp2::FrameBuilder;
 use crate::ntcp2::ReplayCache;
 use crate::ntcp2::session::{
@@ -109,6 +110,8 @@ pub struct TransportStats {
     pub dials_failed: AtomicU64,
     pub accepts_ok: AtomicU64,
     pub accepts_failed: AtomicU64,
+    /// connections closed unanswered: session limit or handshakes per IP reached
+    pub accepts_refused: AtomicU64,
     pub dropped_full: AtomicU64,
     pub dropped_unreachable: AtomicU64,
 }
@@ -240,9 +243,20 @@ pub fn dial_target(ri: &RouterInfo, allow_reserved: bool) -> Option<DialTarget> 
     best.map(|(_, t)| t)
 }
 
-/// Start the transport manager (and the NTCP2 listener if configured). Events go to `events`.
+/// Start the transport manager (and the NTCP2 listener if configured) on real TCP and the
+/// system clock. Events go to `events`.
 pub async fn spawn(
     config: TransportConfig,
+    lookup: RouterLookup,
+    events: mpsc::Sender<TransportEvent>,
+) -> std::io::Result<(TransportHandle, tokio::task::JoinHandle<()>)> {
+    spawn_with(config, TransportEnv::system(), lookup, events).await
+}
+
+/// [`spawn`] on the given network and clock (the simulation's in-memory network).
+pub async fn spawn_with(
+    config: TransportConfig,
+    env: TransportEnv,
     lookup: RouterLookup,
     events: mpsc::Sender<TransportEvent>,
 ) -> std::io::Result<(TransportHandle, tokio::task::JoinHandle<()>)> {
@@ -251,7 +265,7 @@ pub async fn spawn(
     let (sess_tx, sess_rx) = mpsc::channel(1024);
     let stats = Arc::new(TransportStats::default());
     let listener = match config.listen {
-        Some(addr) => Some(TcpListener::bind(addr).await?),
+        Some(addr) => Some(env.network.listen(addr).await?),
         None => None,
     };
     let local_addr = match &listener {
@@ -268,6 +282,7 @@ pub async fn spawn(
         info!(addr = ?local_addr, "NTCP2 listening");
         tokio::spawn(accept_loop(
             l,
+            env.clone(),
             config.clone(),
             shared.clone(),
             stats.clone(),
@@ -277,6 +292,7 @@ pub async fn spawn(
         ));
     }
     let manager = Manager {
+        env,
         router_info: config.router_info.clone(),
         config,
         shared,
@@ -284,6 +300,7 @@ pub async fn spawn(
         events,
         stats: stats.clone(),
         sessions: HashMap::new(),
+        retired: HashMap::new(),
         pending: HashMap::new(),
         backoff: HashMap::new(),
         int_tx,
@@ -313,6 +330,7 @@ struct SessionEntry {
 }
 
 struct Manager {
+    env: TransportEnv,
     config: Arc<TransportConfig>,
     router_info: Arc<[u8]>,
     shared: Arc<Shared>,
@@ -320,6 +338,9 @@ struct Manager {
     events: mpsc::Sender<TransportEvent>,
     stats: Arc<TransportStats>,
     sessions: HashMap<Hash, SessionEntry>,
+    /// sessions replaced by a newer one to the same peer, by session id: kept open (their
+    /// sender held) until they close by themselves
+    retired: HashMap<u64, (Hash, mpsc::Sender<I2npMessage>)>,
     pending: HashMap<Hash, Vec<I2npMessage>>,
     backoff: HashMap<Hash, Instant>,
     int_tx: mpsc::Sender<Internal>,
@@ -354,6 +375,7 @@ impl Manager {
                 let _ = reply.send(self.sessions.iter().map(|(h, s)| (*h, s.inbound)).collect());
             }
             Command::Disconnect(peer) => {
+                self.retired.retain(|_, (p, _)| *p != peer);
                 if self.sessions.remove(&peer).is_some() {
                     self.update_counts();
                 }
@@ -417,6 +439,7 @@ impl Manager {
         let int_tx = self.int_tx.clone();
         let sess_tx = self.sess_tx.clone();
         let stats = self.stats.clone();
+        let env = self.env.clone();
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
             let result = async {
@@ -426,6 +449,8 @@ impl Manager {
                 let target = dial_target(&ri, config.allow_reserved)
                     .ok_or_else(|| "no usable NTCP2 address".to_string())?;
                 session::connect(
+                    &*env.network,
+                    &env.clock,
                     &target,
                     config.bind_outbound,
                     config.net_id,
@@ -443,9 +468,10 @@ impl Manager {
                     let (tx, rx) = mpsc::channel(SESSION_QUEUE);
                     // open the data phase with our RouterInfo (as i2pd does) and the time
                     let mut f = FrameBuilder::new();
-                    f.date_time(u32::try_from(session::now_secs()).unwrap_or(u32::MAX));
+                    f.date_time(u32::try_from(clock_secs(&env.clock)).unwrap_or(u32::MAX));
                     session::spawn_session(
                         stream,
+                        env.clock.clone(),
                         data,
                         peer,
                         id,
@@ -487,9 +513,13 @@ impl Manager {
                         self.stats.dropped_full.fetch_add(1, Ordering::Relaxed);
                     }
                 }
-                // a newer session replaces an older one for sending; the old one keeps
-                // receiving until it closes (simultaneous dials from both ends)
-                self.sessions.insert(peer, SessionEntry { id, inbound, tx });
+                // a newer session replaces an older one for sending (simultaneous dials from
+                // both ends); the old one stays open until it idles out or the peer closes
+                // it, because the peer may still send on it (closing it at once would lose
+                // what is on the way)
+                if let Some(old) = self.sessions.insert(peer, SessionEntry { id, inbound, tx }) {
+                    self.retired.insert(old.id, (peer, old.tx));
+                }
                 self.update_counts();
                 let _ = self
                     .events
@@ -530,6 +560,7 @@ impl Manager {
             }
             SessionEvent::Closed { peer, id, reason } => {
                 debug!(peer = %short(&peer), %reason, "NTCP2 session closed");
+                self.retired.remove(&id);
                 if self.sessions.get(&peer).is_some_and(|s| s.id == id) {
                     self.sessions.remove(&peer);
                     self.update_counts();
@@ -557,8 +588,10 @@ fn short(h: &Hash) -> String {
     h.to_base64().chars().take(8).collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn accept_loop(
-    listener: TcpListener,
+    mut listener: Box<dyn Listener>,
+    env: TransportEnv,
     config: Arc<TransportConfig>,
     shared: Arc<Shared>,
     stats: Arc<TransportStats>,
@@ -568,7 +601,12 @@ async fn accept_loop(
 ) {
     let mut refused_logged: HashSet<IpAddr> = HashSet::new();
     loop {
-        let (stream, remote) = match listener.accept().await {
+        // the router stopped: stop accepting (and drop the listener)
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            () = events.closed() => break,
+        };
+        let (stream, remote) = match accepted {
             Ok(x) => x,
             Err(e) => {
                 warn!(error = %e, "NTCP2 accept failed");
@@ -584,6 +622,7 @@ async fn accept_loop(
             continue;
         }
         if stats.sessions.load(Ordering::Relaxed) >= config.max_sessions {
+            stats.accepts_refused.fetch_add(1, Ordering::Relaxed);
             debug!(%ip, "NTCP2: session limit reached, connection refused");
             continue;
         }
@@ -593,6 +632,7 @@ async fn accept_loop(
             };
             let n = per_ip.entry(ip).or_insert(0);
             if *n >= config.max_handshakes_per_ip {
+                stats.accepts_refused.fetch_add(1, Ordering::Relaxed);
                 debug!(%ip, "NTCP2: too many handshakes from one address");
                 continue;
             }
@@ -604,6 +644,7 @@ async fn accept_loop(
         let int_tx = int_tx.clone();
         let sess_tx = sess_tx.clone();
         let events = events.clone();
+        let clock = env.clock.clone();
         tokio::spawn(async move {
             let params = responder_params(
                 config.net_id,
@@ -611,8 +652,14 @@ async fn accept_loop(
                 config.local_hash,
                 config.ntcp2_iv,
             );
-            let result =
-                session::accept(stream, params, &shared.replay, config.handshake_timeout).await;
+            let result = session::accept(
+                stream,
+                &clock,
+                params,
+                &shared.replay,
+                config.handshake_timeout,
+            )
+            .await;
             if let Ok(mut per_ip) = shared.handshakes_per_ip.lock()
                 && let Some(n) = per_ip.get_mut(&ip)
             {
@@ -637,9 +684,10 @@ async fn accept_loop(
                         .await;
                     let (tx, rx) = mpsc::channel(SESSION_QUEUE);
                     let mut f = FrameBuilder::new();
-                    f.date_time(u32::try_from(session::now_secs()).unwrap_or(u32::MAX));
+                    f.date_time(u32::try_from(clock_secs(&clock)).unwrap_or(u32::MAX));
                     session::spawn_session(
                         stream,
+                        clock.clone(),
                         est.data,
                         peer,
                         id,

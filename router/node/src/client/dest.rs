@@ -51,7 +51,7 @@ use tracing::{debug, info, trace, warn};
 
 use super::pipe::{self, Pipe};
 use super::{ClientSettings, DEST_CHANNEL, DestEvent, HubCmd};
-use crate::netdb::{self, NetDbHandle};
+use crate::netdb::{Clock, NetDbHandle};
 
 /// How long a published LeaseSet2 is valid after its published date (the spec allows about
 /// 11 minutes; leases end sooner anyway).
@@ -254,6 +254,7 @@ pub(super) async fn spawn(
         hub,
         netdb,
         naming: settings.naming.clone(),
+        clock: settings.clock.clone(),
         open_streams: settings.open_streams.clone(),
         streams_reported: 0,
         cmds_tx: cmds_tx.clone(),
@@ -293,6 +294,8 @@ struct DestTask {
     netdb: NetDbHandle,
     /// the router's address book, for `.i2p` names
     naming: Option<Arc<crate::naming::Naming>>,
+    /// the router's clock (dates in messages, LeaseSets and stream timers)
+    clock: Clock,
     /// the router-wide open-stream gauge and what this destination has added to it
     open_streams: Arc<std::sync::atomic::AtomicI64>,
     streams_reported: i64,
@@ -328,17 +331,18 @@ struct DatagramStats {
     dropped_full: u64,
 }
 
-fn now_ms() -> u64 {
-    netdb::system_clock()().as_millis()
-}
-
-fn message(body: I2npBody) -> Option<I2npMessage> {
-    let exp = Date::from_millis(now_ms() + MESSAGE_LIFETIME_MS);
+/// An I2NP message expiring `MESSAGE_LIFETIME_MS` from now on `clock`.
+fn message(clock: &Clock, body: I2npBody) -> Option<I2npMessage> {
+    let exp = Date::from_millis(clock().as_millis() + MESSAGE_LIFETIME_MS);
     let id = rand::rng().random_range(1..=u32::MAX);
     I2npMessage::new(id, exp, body).ok()
 }
 
 impl DestTask {
+    fn now_ms(&self) -> u64 {
+        (self.clock)().as_millis()
+    }
+
     async fn run(
         mut self,
         mut events: mpsc::Receiver<DestEvent>,
@@ -349,10 +353,11 @@ impl DestTask {
         house.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = self.streams.poll_timeout();
+            let now = self.now_ms();
             let sleep = async {
                 match deadline {
                     Some(ms) => {
-                        let wait = ms.saturating_sub(now_ms());
+                        let wait = ms.saturating_sub(now);
                         tokio::time::sleep(Duration::from_millis(wait)).await;
                     }
                     None => std::future::pending::<()>().await,
@@ -367,7 +372,7 @@ impl DestTask {
                     Some(DestCmd::Close) | None => break,
                     Some(cmd) => self.command(cmd),
                 },
-                () = sleep => self.streams.handle_timeout(now_ms()),
+                () = sleep => self.streams.handle_timeout(self.now_ms()),
                 _ = house.tick() => self.housekeeping(),
             }
             self.drive();
@@ -418,7 +423,7 @@ impl DestTask {
     }
 
     fn inbound_message(&mut self, msg: I2npMessage, depth: u8) {
-        let now = now_ms();
+        let now = self.now_ms();
         match msg.into_body() {
             I2npBody::Garlic(g) if depth == 0 => self.garlic(&g, now),
             I2npBody::DeliveryStatus(s) => {
@@ -581,7 +586,7 @@ impl DestTask {
         };
         // LeaseSetEntry validated it; verifying again is cheap and keeps the types honest
         let Ok(ls): Result<LeaseSet2, _> =
-            u.verify(entry.published().max(Date::from_millis(now_ms())))
+            u.verify(entry.published().max(Date::from_millis(self.now_ms())))
         else {
             return false;
         };
@@ -622,7 +627,7 @@ impl DestTask {
     }
 
     fn command(&mut self, cmd: DestCmd) {
-        let now = now_ms();
+        let now = self.now_ms();
         match cmd {
             DestCmd::Connect {
                 target,
@@ -781,7 +786,7 @@ impl DestTask {
 
     /// After every input: move stream events and packets along.
     fn drive(&mut self) {
-        let now = now_ms();
+        let now = self.now_ms();
         while let Some(ev) = self.streams.poll_event() {
             self.stream_event(ev);
         }
@@ -922,7 +927,7 @@ impl DestTask {
         }
         let Some(data) = Data::new(payload)
             .ok()
-            .and_then(|d| message(I2npBody::Data(d)))
+            .and_then(|d| message(&self.clock, I2npBody::Data(d)))
         else {
             warn!(dest = %self.nickname, "client payload too large for a Data message");
             return;
@@ -949,7 +954,7 @@ impl DestTask {
                 bytes.to_vec(),
                 None,
             )
-            && let Some(m) = message(I2npBody::DatabaseStore(store))
+            && let Some(m) = message(&self.clock, I2npBody::DatabaseStore(store))
         {
             cloves.insert(
                 0,
@@ -989,7 +994,7 @@ impl DestTask {
     fn send_to_lease(&mut self, sealed: Vec<u8>, lease: Lease2) {
         let Some(msg) = Garlic::new(sealed)
             .ok()
-            .and_then(|g| message(I2npBody::Garlic(g)))
+            .and_then(|g| message(&self.clock, I2npBody::Garlic(g)))
         else {
             return;
         };
@@ -1005,7 +1010,7 @@ impl DestTask {
 
     /// Twice a second: garlic expiry and ACK-only messages, connect timeouts, publication.
     fn housekeeping(&mut self) {
-        let now = now_ms();
+        let now = self.now_ms();
         // forget remotes whose every lease ended over a minute ago (looked up again if needed)
         let before = self.remotes.len();
         self.remotes
@@ -1073,7 +1078,7 @@ impl DestTask {
     // LeaseSet2
 
     fn rebuild_lease_set(&mut self) {
-        let now = now_ms();
+        let now = self.now_ms();
         let now_s = now / 1000;
         let leases: Vec<Lease2> = self
             .inbound
@@ -1192,7 +1197,7 @@ impl DestTask {
             Some(reply),
         )
         .ok()
-        .and_then(|s| message(I2npBody::DatabaseStore(s))) else {
+        .and_then(|s| message(&self.clock, I2npBody::DatabaseStore(s))) else {
             return;
         };
         let sealed = match i2p_netdb::router_garlic::seal_for_router(
@@ -1207,7 +1212,7 @@ impl DestTask {
                 return;
             }
         };
-        let Some(msg) = message(I2npBody::Garlic(sealed)) else {
+        let Some(msg) = message(&self.clock, I2npBody::Garlic(sealed)) else {
             return;
         };
         self.publish.pending = Some((token, idx, now));

@@ -88,7 +88,7 @@ impl std::fmt::Debug for RouterClient {
 }
 
 /// Router-wide settings destinations inherit.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ClientSettings {
     /// Never put two routers of one /16 into a tunnel.
     pub distinct_subnets: bool,
@@ -97,6 +97,17 @@ pub struct ClientSettings {
     /// Open streams of all local destinations together (each destination adds the change of
     /// its own count after every step); read by the operator endpoints' `i2p_streams`.
     pub open_streams: Arc<std::sync::atomic::AtomicI64>,
+    /// The router's clock.
+    pub clock: crate::netdb::Clock,
+}
+
+impl std::fmt::Debug for ClientSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSettings")
+            .field("distinct_subnets", &self.distinct_subnets)
+            .field("naming", &self.naming.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl RouterClient {

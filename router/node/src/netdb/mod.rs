@@ -53,13 +53,9 @@ pub trait Outbound: Send + Sync + 'static {
     fn deliver(&self, from: Hash, msg: I2npMessage);
 }
 
-/// Wall-clock time as an I2P `Date` (the router's `Clock`).
-pub type Clock = Arc<dyn Fn() -> Date + Send + Sync>;
-
-/// The system clock.
-pub fn system_clock() -> Clock {
-    Arc::new(|| Date::from_millis(crate::router_info::now_ms().unwrap_or(0)))
-}
+/// Wall-clock time as an I2P `Date` (the router's `Clock`; production uses the system clock,
+/// the simulation a virtual one).
+pub use i2p_transport::env::{Clock, system_clock};
 
 /// What the manager is started with.
 pub struct NetDbSettings {
@@ -68,8 +64,9 @@ pub struct NetDbSettings {
     pub own: RouterInfo,
     /// our router's X25519 key, to open garlic messages addressed to the router
     pub router_secret: Option<X25519Secret>,
-    /// the data dir (the netDb lives in `<data_dir>/netDb`)
-    pub data_dir: PathBuf,
+    /// the data dir (the netDb lives in `<data_dir>/netDb`); `None`: nothing is read from or
+    /// written to disk (the in-process simulation)
+    pub data_dir: Option<PathBuf>,
     /// reseed when fewer RouterInfos than this are known
     pub reseed_threshold: usize,
     pub reseed: ReseedSources,
@@ -92,7 +89,7 @@ impl NetDbSettings {
         config: &crate::config::Config,
         own: RouterInfo,
         router_secret: Option<X25519Secret>,
-        data_dir: PathBuf,
+        data_dir: Option<PathBuf>,
     ) -> Result<NetDbSettings, reseed::ReseedError> {
         let net_id = config.network.net_id.get();
         let mut nc = i2p_netdb::Config::new(net_id, config.router.floodfill);
@@ -293,7 +290,10 @@ pub fn spawn(
     outbound: Arc<dyn Outbound>,
     clock: Clock,
 ) -> std::io::Result<(NetDbHandle, tokio::task::JoinHandle<()>)> {
-    let dir = NetDbDir::open(&settings.data_dir)?;
+    let dir = match &settings.data_dir {
+        Some(d) => Some(NetDbDir::open(d)?),
+        None => None,
+    };
     let now = clock();
     let mut db = NetDb::new(
         settings.config.clone(),
@@ -336,7 +336,8 @@ pub fn spawn(
 
 struct Manager {
     db: NetDb<StdRng>,
-    dir: NetDbDir,
+    /// `None`: no persistence
+    dir: Option<NetDbDir>,
     outbound: Arc<dyn Outbound>,
     clock: Clock,
     inbound: mpsc::Receiver<Inbound>,
@@ -394,11 +395,14 @@ impl Manager {
 
     /// Load the netDb directory, verifying every file; bad and stale files are deleted.
     async fn load(&mut self) {
-        let dir = self.dir.clone();
+        let Some(dir) = self.dir.clone() else {
+            return;
+        };
+        let root = dir.root().to_path_buf();
         let files = match tokio::task::spawn_blocking(move || dir.list()).await {
             Ok(Ok(f)) => f,
             Ok(Err(e)) => {
-                warn!(dir = %self.dir.root().display(), error = %e, "netDb: cannot read the netDb directory");
+                warn!(dir = %root.display(), error = %e, "netDb: cannot read the netDb directory");
                 return;
             }
             Err(_) => return,
@@ -654,7 +658,9 @@ impl Manager {
             return;
         }
         let writes = std::mem::take(&mut self.pending_writes);
-        let dir = self.dir.clone();
+        let Some(dir) = self.dir.clone() else {
+            return;
+        };
         let result = tokio::task::spawn_blocking(move || {
             let mut errors = Vec::new();
             for (hash, bytes) in writes {

@@ -1,6 +1,7 @@
 //! The tokio side of NTCP2: dial and accept (driving [`Initiator`]/[`Responder`] over a
-//! `TcpStream` with timeouts and probing resistance), then run an established session as a
-//! reader task and a writer task.
+//! connection of the [`Network`] with timeouts and probing resistance), then run an
+//! established session as a reader task and a writer task. Dates come from the router's
+//! [`Clock`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,14 +9,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use i2p_crypto::X25519Secret;
-use i2p_wire::{Date, Hash, I2npMessage};
+use i2p_wire::{Hash, I2npMessage};
 use rand::RngExt;
 use thiserror::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 use tracing::{debug, trace};
+
+use crate::env::{BoxRead, BoxStream, BoxWrite, Clock, Network, clock_secs};
 
 use super::block::{Block, FrameBuilder, TerminationReason, parse_blocks};
 use super::frame::{DataPhase, FrameReceiver, FrameSender};
@@ -27,24 +28,6 @@ use super::handshake::{
 /// Frames are filled up to about this much plaintext before being sent (the spec recommends a
 /// few KB so the receiver can authenticate early).
 pub const TARGET_FRAME_PLAINTEXT: usize = 16 * 1024;
-
-/// Wall-clock seconds since the epoch.
-pub fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// Wall-clock time as an I2P date.
-pub fn now_date() -> Date {
-    Date::from_millis(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-            .unwrap_or(0),
-    )
-}
 
 #[derive(Debug, Error)]
 pub enum SessionError {
@@ -66,29 +49,20 @@ pub struct DialTarget {
 }
 
 /// Dial `target` and run the initiator side of the handshake.
+#[allow(clippy::too_many_arguments)]
 pub async fn connect(
+    network: &dyn Network,
+    clock: &Clock,
     target: &DialTarget,
     bind: Option<std::net::IpAddr>,
     net_id: u8,
     local_static: &X25519Secret,
     local_router_info: &[u8],
     timeout: Duration,
-) -> Result<(TcpStream, DataPhase), SessionError> {
+) -> Result<(BoxStream, DataPhase), SessionError> {
     let fut = async {
-        let mut stream = match bind {
-            // dial from our own address (several test routers share one loopback)
-            Some(ip) => {
-                let socket = if ip.is_ipv4() {
-                    tokio::net::TcpSocket::new_v4()?
-                } else {
-                    tokio::net::TcpSocket::new_v6()?
-                };
-                socket.bind(SocketAddr::new(ip, 0))?;
-                socket.connect(target.addr).await?
-            }
-            None => TcpStream::connect(target.addr).await?,
-        };
-        stream.set_nodelay(true)?;
+        // from our own address when given (several test routers share one loopback)
+        let mut stream = network.dial(bind, target.addr).await?;
         let params = InitiatorParams {
             net_id,
             local_static,
@@ -97,11 +71,11 @@ pub async fn connect(
             remote_static: target.static_key,
             remote_iv: target.iv,
         };
-        let (mut init, msg1) = Initiator::start(&params, now_secs(), &mut rand::rng())?;
+        let (mut init, msg1) = Initiator::start(&params, clock_secs(clock), &mut rand::rng())?;
         stream.write_all(&msg1).await?;
         let mut head = [0u8; HEAD_LEN];
         stream.read_exact(&mut head).await?;
-        let pad = init.read_msg2(&head, now_secs())?;
+        let pad = init.read_msg2(&head, clock_secs(clock))?;
         let mut padding = vec![0u8; pad];
         stream.read_exact(&mut padding).await?;
         let (msg3, data) = init.finish(&padding)?;
@@ -117,12 +91,12 @@ pub async fn connect(
 /// spec's probing resistance: a random pause, then a random amount read, then close — never a
 /// reply.
 pub async fn accept(
-    mut stream: TcpStream,
+    mut stream: BoxStream,
+    clock: &Clock,
     params: ResponderParams,
     replay: &std::sync::Mutex<ReplayCache>,
     timeout: Duration,
-) -> Result<(TcpStream, Established), SessionError> {
-    stream.set_nodelay(true)?;
+) -> Result<(BoxStream, Established), SessionError> {
     let mut resp = Responder::new(params);
     let deadline = tokio::time::Instant::now() + timeout;
     let mut head = [0u8; HEAD_LEN];
@@ -133,7 +107,7 @@ pub async fn accept(
         let mut cache = replay
             .lock()
             .map_err(|_| std::io::Error::other("replay cache poisoned"))?;
-        resp.read_msg1(&head, now_secs(), &mut cache)
+        resp.read_msg1(&head, clock_secs(clock), &mut cache)
     };
     let info = match info {
         Ok(i) => i,
@@ -145,11 +119,11 @@ pub async fn accept(
     let fut = async {
         let mut padding = vec![0u8; info.padding_len];
         stream.read_exact(&mut padding).await?;
-        let msg2 = resp.create_msg2(&padding, now_secs(), &mut rand::rng())?;
+        let msg2 = resp.create_msg2(&padding, clock_secs(clock), &mut rand::rng())?;
         stream.write_all(&msg2).await?;
         let mut msg3 = vec![0u8; resp.msg3_len()];
         stream.read_exact(&mut msg3).await?;
-        let est = resp.read_msg3(&mut msg3, now_date())?;
+        let est = resp.read_msg3(&mut msg3, clock())?;
         Ok::<_, SessionError>(est)
     };
     let est = tokio::time::timeout_at(deadline, fut)
@@ -160,7 +134,7 @@ pub async fn accept(
 
 /// Pause 50..=2000 ms, read up to a random 0..=1024 more bytes (with the same pause as a
 /// bound), then return so the caller drops the socket.
-async fn probing_resistance(stream: &mut TcpStream) {
+async fn probing_resistance(stream: &mut BoxStream) {
     let (pause, amount) = {
         let mut rng = rand::rng();
         (
@@ -207,7 +181,8 @@ pub struct Counters {
 /// `idle` without traffic in either direction.
 #[allow(clippy::too_many_arguments)]
 pub fn spawn_session(
-    stream: TcpStream,
+    stream: BoxStream,
+    clock: Clock,
     data: DataPhase,
     peer: Hash,
     id: u64,
@@ -217,8 +192,8 @@ pub fn spawn_session(
     counters: Arc<Counters>,
     idle: Duration,
 ) {
-    let (rd, wr) = stream.into_split();
-    let last_rx = Arc::new(AtomicU64::new(now_secs()));
+    let (rd, wr) = stream.split();
+    let last_rx = Arc::new(AtomicU64::new(clock_secs(&clock)));
     let DataPhase { send, recv } = data;
     let reader = tokio::spawn(read_loop(
         rd,
@@ -227,45 +202,113 @@ pub fn spawn_session(
         events.clone(),
         counters.clone(),
         last_rx.clone(),
+        clock.clone(),
     ));
     tokio::spawn(async move {
-        let reason = write_loop(wr, send, outbound, first_frame, &counters, &last_rx, idle).await;
-        reader.abort();
-        let reason = match reader.await {
-            Ok(r) => r,
-            Err(_) => reason,
+        let mut reader = reader;
+        let writer = write_loop(
+            wr,
+            send,
+            outbound,
+            first_frame,
+            &counters,
+            &last_rx,
+            idle,
+            &clock,
+        );
+        tokio::pin!(writer);
+        let reason = tokio::select! {
+            reason = &mut writer => {
+                // We closed (idle, or the router dropped the session). Messages the peer sent
+                // before our Termination reached it are still on the way: keep reading until
+                // the peer closes its side, for at most LINGER, so they are not lost.
+                match tokio::time::timeout(LINGER, &mut reader).await {
+                    Ok(Ok(_)) => reason,
+                    _ => {
+                        reader.abort();
+                        reason
+                    }
+                }
+            }
+            // The peer closed or broke the connection: the session ends now, so the manager
+            // stops queueing messages into it and dials again when there are more.
+            r = &mut reader => r.unwrap_or_else(|e| format!("reader: {e}")),
         };
         let _ = events.send(SessionEvent::Closed { peer, id, reason }).await;
     });
 }
 
-/// Asks the kernel to acknowledge what we received at once instead of delaying the ACK (Linux
-/// `TCP_QUICKACK`, which is not sticky, hence after every socket read). i2pd 2.45.1 does not set
-/// `TCP_NODELAY` on its NTCP2 sockets, so Nagle holds its next small write until our ACK
-/// arrives, and a delayed ACK (up to 40 ms) then stalls every request through an i2pd hop.
-fn quick_ack(rd: &OwnedReadHalf) {
-    #[cfg(target_os = "linux")]
-    {
-        let stream: &tokio::net::TcpStream = rd.as_ref();
-        let _ = socket2::SockRef::from(stream).set_tcp_quickack(true);
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = rd;
-}
+/// How long a session we closed keeps reading what the peer sent before it saw our
+/// Termination block.
+const LINGER: Duration = Duration::from_secs(5);
 
 /// Bytes read from the socket at once: several frames per system call when they queue up.
 const READ_BUFFER: usize = 64 * 1024;
 
+/// Reads this small are made straight into the caller's bytes (no buffer).
+const SMALL_READ: usize = 16;
+
+/// The socket side of the read loop: reads up to [`READ_BUFFER`] at a time and hands out
+/// exact byte counts. Once everything read is consumed the buffer is freed and the next
+/// frame's length is read without one, so an idle session holds no read buffer (a floodfill
+/// keeps about a thousand sessions open).
+struct Inbound {
+    rd: BoxRead,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Inbound {
+    /// Fill `out` with the next `out.len()` bytes.
+    async fn read_exact(&mut self, out: &mut [u8]) -> std::io::Result<()> {
+        let mut done = 0;
+        while done < out.len() {
+            if self.pos == self.buf.len() {
+                if out.len() - done <= SMALL_READ {
+                    // a frame's length while idle: wait for it without holding a buffer
+                    match self.rd.read(&mut out[done..]).await? {
+                        0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                        n => done += n,
+                    }
+                    continue;
+                }
+                self.buf = Vec::with_capacity(READ_BUFFER);
+                self.pos = 0;
+                if self.rd.read_buf(&mut self.buf).await? == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+            }
+            let n = (out.len() - done).min(self.buf.len() - self.pos);
+            out[done..done + n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+            done += n;
+            self.pos += n;
+            if self.pos == self.buf.len() {
+                // all of the last read is consumed: acknowledge it and free the buffer
+                self.rd.quick_ack();
+                self.buf = Vec::new();
+                self.pos = 0;
+            }
+        }
+        Ok(())
+    }
+}
+
 async fn read_loop(
-    rd: OwnedReadHalf,
+    rd: BoxRead,
     mut recv: FrameReceiver,
     peer: Hash,
     events: mpsc::Sender<SessionEvent>,
     counters: Arc<Counters>,
     last_rx: Arc<AtomicU64>,
+    clock: Clock,
 ) -> String {
-    let mut buf = Vec::with_capacity(TARGET_FRAME_PLAINTEXT + 64);
-    let mut rd = tokio::io::BufReader::with_capacity(READ_BUFFER, rd);
+    // grows to the largest frame seen
+    let mut buf = Vec::new();
+    let mut rd = Inbound {
+        rd,
+        buf: Vec::new(),
+        pos: 0,
+    };
     loop {
         let mut lb = [0u8; 2];
         if let Err(e) = rd.read_exact(&mut lb).await {
@@ -279,10 +322,6 @@ async fn read_loop(
         if let Err(e) = rd.read_exact(&mut buf).await {
             return format!("read: {e}");
         }
-        // everything the last socket read brought is consumed: acknowledge it now
-        if rd.buffer().is_empty() {
-            quick_ack(rd.get_ref());
-        }
         counters
             .bytes_in
             .fetch_add(len as u64 + 2, Ordering::Relaxed);
@@ -293,7 +332,7 @@ async fn read_loop(
                 return format!("frame {}: {e}", recv.frames());
             }
         };
-        last_rx.store(now_secs(), Ordering::Relaxed);
+        last_rx.store(clock_secs(&clock), Ordering::Relaxed);
         let blocks = match parse_blocks(&buf[..n]) {
             Ok(b) => b,
             Err(e) => {
@@ -341,23 +380,26 @@ async fn read_loop(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn write_loop(
-    mut wr: OwnedWriteHalf,
+    mut wr: BoxWrite,
     mut send: FrameSender,
     mut outbound: mpsc::Receiver<I2npMessage>,
     first_frame: Option<Vec<u8>>,
     counters: &Counters,
     last_rx: &AtomicU64,
     idle: Duration,
+    clock: &Clock,
 ) -> String {
-    let mut out = Vec::with_capacity(TARGET_FRAME_PLAINTEXT + 64);
+    // grows to the largest frame sent
+    let mut out = Vec::new();
     if let Some(f) = first_frame {
         out.clear();
         if send.seal_into(&f, &mut out).is_ok() && wr.write_all(&out).await.is_err() {
             return "write failed".into();
         }
     }
-    let mut last_tx = now_secs();
+    let mut last_tx = clock_secs(clock);
     let tick = idle
         .min(Duration::from_secs(10))
         .max(Duration::from_millis(100));
@@ -369,7 +411,7 @@ async fn write_loop(
                 return "closed by the router".into();
             }
             Err(_) => {
-                let now = now_secs();
+                let now = clock_secs(clock);
                 let quiet = now.saturating_sub(last_tx.max(last_rx.load(Ordering::Relaxed)));
                 if quiet >= idle.as_secs() {
                     let _ = send_termination(&mut wr, &mut send, 0, TerminationReason::IdleTimeout)
@@ -410,12 +452,12 @@ async fn write_loop(
         {
             return e;
         }
-        last_tx = now_secs();
+        last_tx = clock_secs(clock);
     }
 }
 
 async fn seal_and_write(
-    wr: &mut OwnedWriteHalf,
+    wr: &mut BoxWrite,
     send: &mut FrameSender,
     mut f: FrameBuilder,
     out: &mut Vec<u8>,
@@ -434,7 +476,7 @@ async fn seal_and_write(
 }
 
 async fn send_termination(
-    wr: &mut OwnedWriteHalf,
+    wr: &mut BoxWrite,
     send: &mut FrameSender,
     received: u64,
     reason: TerminationReason,
