@@ -500,12 +500,22 @@ async fn run_async(cfg: SimConfig, seed_file: PathBuf) -> Result<Report, String>
         let virtual_ms = virtual_ms.clone();
         tokio::spawn(async move {
             let mut t = tokio::time::interval(Duration::from_secs(1));
+            let wall = WallInstant::now();
             loop {
                 t.tick().await;
+                let v = start.elapsed();
                 virtual_ms.store(
-                    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    u64::try_from(v.as_millis()).unwrap_or(u64::MAX),
                     Ordering::Relaxed,
                 );
+                if v.as_secs().is_multiple_of(60) && v.as_secs() > 0 {
+                    info!(
+                        virtual_min = v.as_secs() / 60,
+                        wall_s = wall.elapsed().as_secs(),
+                        rss_mib = memory_kib().0 / 1024,
+                        "simulation: progress"
+                    );
+                }
             }
         });
     }
