@@ -61,14 +61,29 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
-    let minutes = |m: f64| Duration::from_secs_f64((m * 60.0).max(0.0));
+    let minutes = |m: f64| Duration::try_from_secs_f64(m * 60.0).ok();
+    let (Some(warmup), Some(duration)) = (minutes(args.warmup_min), minutes(args.duration_min))
+    else {
+        eprintln!(
+            "i2p-sim: --warmup-min and --duration-min must be non-negative numbers of minutes"
+        );
+        return ExitCode::FAILURE;
+    };
+    if !(args.join_per_sec > 0.0 && args.join_per_sec.is_finite()) {
+        eprintln!("i2p-sim: --join-per-sec must be a positive number");
+        return ExitCode::FAILURE;
+    }
+    if !(0.0..=100.0).contains(&args.floodfill_percent) {
+        eprintln!("i2p-sim: --floodfill-percent must be within 0..=100");
+        return ExitCode::FAILURE;
+    }
     let cfg = SimConfig {
         routers: args.routers,
         floodfill_percent: args.floodfill_percent,
         seed: args.seed,
         join_per_sec: args.join_per_sec,
-        warmup: minutes(args.warmup_min),
-        duration: minutes(args.duration_min),
+        warmup,
+        duration,
         publishers: args.publishers,
         lookups: args.lookups,
         dest_hops: args.dest_hops,

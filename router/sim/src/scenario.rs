@@ -378,6 +378,9 @@ pub fn router_ip(i: usize) -> IpAddr {
     ))
 }
 
+/// Longest run (virtual time).
+const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Most routers one run can address.
 pub const MAX_ROUTERS: usize = 4096;
 
@@ -422,6 +425,9 @@ pub fn run(cfg: &SimConfig, work_dir: &Path) -> Result<Report, String> {
     }
     if cfg.warmup >= cfg.duration {
         return Err("the warm-up must be shorter than the run".into());
+    }
+    if cfg.duration > MAX_DURATION || cfg.lookup_spread > MAX_DURATION {
+        return Err("a run is at most 7 virtual days".into());
     }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
