@@ -650,6 +650,9 @@ async fn run_async(cfg: SimConfig, seed_file: PathBuf) -> Result<Report, String>
                 let t0 = Instant::now();
                 // the netDb checked the LeaseSet against the key when it stored it
                 let ok = h.netdb.lookup_lease_set(key).await.is_some();
+                if !ok {
+                    warn!(router = r, %key, ms = t0.elapsed().as_millis(), "simulation: LeaseSet lookup failed");
+                }
                 (ok, t0.elapsed())
             }));
         }
