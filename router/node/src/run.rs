@@ -423,7 +423,7 @@ pub async fn run_router(
                     transit_forwarded = dispatch.transit.stats().data_forwarded,
                     tunnels_in = live_in,
                     tunnels_out = live_out,
-                    builds_ok = ps.built_inbound + ps.built_outbound,
+                    builds_ok = ps.built(),
                     builds_ended = ended,
                     build_success = format_args!("{:.0}%", rate * 100.0),
                     tests_passed = ps.tests_passed,
@@ -547,21 +547,10 @@ impl Dispatcher {
         let (live_in, live_out) = self.pool.live((self.clock)().as_millis());
         let ps = self.pool.stats();
         let ts = self.transit.stats();
-        let cs = self
-            .clients
-            .values()
-            .fold(i2p_tunnel::pool::PoolStats::default(), |mut a, c| {
-                let s = c.pool.stats();
-                a.built_inbound += s.built_inbound;
-                a.built_outbound += s.built_outbound;
-                a.builds_declined += s.builds_declined;
-                a.builds_timed_out += s.builds_timed_out;
-                a.builds_bad_reply += s.builds_bad_reply;
-                a.builds_no_peers += s.builds_no_peers;
-                a.tests_passed += s.tests_passed;
-                a.tests_failed += s.tests_failed;
-                a
-            });
+        let mut cs = i2p_tunnel::pool::PoolStats::default();
+        for client in self.clients.values() {
+            cs += client.pool.stats();
+        }
         let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
         crate::ops::Snapshot {
             peers: n(st.sessions.load(Relaxed)),
@@ -572,15 +561,15 @@ impl Dispatcher {
             bytes_out: st.counters.bytes_out.load(Relaxed),
             exploratory_in: n(live_in),
             exploratory_out: n(live_out),
-            builds_ok: ps.built_inbound + ps.built_outbound,
-            builds_failed: ps.builds_declined + ps.builds_timed_out + ps.builds_bad_reply,
+            builds_ok: ps.built(),
+            builds_failed: ps.failed(),
             transit_live: n(ts.live),
             transit_accepted: ts.accepted,
             transit_rejected: ts.rejected,
             destinations: n(self.clients.len()),
             streams: u64::try_from(self.open_streams.load(Relaxed)).unwrap_or(0),
-            client_builds_ok: cs.built_inbound + cs.built_outbound,
-            client_builds_failed: cs.builds_declined + cs.builds_timed_out + cs.builds_bad_reply,
+            client_builds_ok: cs.built(),
+            client_builds_failed: cs.failed(),
             builds_no_peers: ps.builds_no_peers + cs.builds_no_peers,
             tests_passed: ps.tests_passed + cs.tests_passed,
             tests_failed: ps.tests_failed + cs.tests_failed,

@@ -579,8 +579,6 @@ async fn run_async(cfg: SimConfig, seed_file: PathBuf) -> Result<Report, String>
         let Some(h) = handles[p].clone() else {
             continue;
         };
-        let mut k = [0u8; 32];
-        rng.fill_bytes(&mut k);
         let spec = DestinationSpec {
             keys: None,
             tunnels: TunnelOptions {
@@ -606,10 +604,8 @@ async fn run_async(cfg: SimConfig, seed_file: PathBuf) -> Result<Report, String>
         if let Ok(Some((d, ready))) = t.await {
             if let Some(r) = ready {
                 ready_ms.push(r.as_secs_f64() * 1000.0);
-                dests.push((p, d));
-            } else {
-                dests.push((p, d));
             }
+            dests.push((p, d));
         }
     }
     let publishers_ready = ready_ms.len();

@@ -187,16 +187,43 @@ pub struct PoolStats {
 }
 
 impl PoolStats {
+    /// Builds that succeeded.
+    pub fn built(&self) -> u64 {
+        self.built_inbound + self.built_outbound
+    }
+
+    /// Builds that ended without a tunnel: declined, timed out, or an unreadable reply.
+    pub fn failed(&self) -> u64 {
+        self.builds_declined + self.builds_timed_out + self.builds_bad_reply
+    }
+
     /// Builds that ended, and the part of them that succeeded (0–1; 0 when none ended).
     pub fn success_rate(&self) -> (u64, f64) {
-        let ok = self.built_inbound + self.built_outbound;
-        let ended = ok + self.builds_declined + self.builds_timed_out + self.builds_bad_reply;
+        let ok = self.built();
+        let ended = ok + self.failed();
         let rate = if ended == 0 {
             0.0
         } else {
             ok as f64 / ended as f64
         };
         (ended, rate)
+    }
+}
+
+impl std::ops::AddAssign<&PoolStats> for PoolStats {
+    /// Sum the counters of several pools.
+    fn add_assign(&mut self, o: &PoolStats) {
+        self.builds_started += o.builds_started;
+        self.built_inbound += o.built_inbound;
+        self.built_outbound += o.built_outbound;
+        self.builds_declined += o.builds_declined;
+        self.builds_timed_out += o.builds_timed_out;
+        self.builds_bad_reply += o.builds_bad_reply;
+        self.builds_no_peers += o.builds_no_peers;
+        self.tests_passed += o.tests_passed;
+        self.tests_failed += o.tests_failed;
+        self.dropped_failing += o.dropped_failing;
+        self.expired += o.expired;
     }
 }
 

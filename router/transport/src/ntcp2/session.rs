@@ -249,9 +249,10 @@ const READ_BUFFER: usize = 64 * 1024;
 const SMALL_READ: usize = 16;
 
 /// The socket side of the read loop: reads up to [`READ_BUFFER`] at a time and hands out
-/// exact byte counts. Once everything read is consumed the buffer is freed and the next
-/// frame's length is read without one, so an idle session holds no read buffer (a floodfill
-/// keeps about a thousand sessions open).
+/// exact byte counts. While data keeps coming the buffer is reused; once everything read is
+/// consumed and nothing more is waiting, it is freed and the next frame's length is read
+/// without one, so an idle session holds no read buffer (a floodfill keeps about a thousand
+/// sessions open).
 struct Inbound {
     rd: BoxRead,
     buf: Vec<u8>,
@@ -264,18 +265,14 @@ impl Inbound {
         let mut done = 0;
         while done < out.len() {
             if self.pos == self.buf.len() {
-                if out.len() - done <= SMALL_READ {
-                    // a frame's length while idle: wait for it without holding a buffer
+                self.refill(out.len() - done <= SMALL_READ).await?;
+                if self.buf.is_empty() {
+                    // idle: a frame's length, read without holding a buffer
                     match self.rd.read(&mut out[done..]).await? {
                         0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
                         n => done += n,
                     }
                     continue;
-                }
-                self.buf = Vec::with_capacity(READ_BUFFER);
-                self.pos = 0;
-                if self.rd.read_buf(&mut self.buf).await? == 0 {
-                    return Err(std::io::ErrorKind::UnexpectedEof.into());
                 }
             }
             let n = (out.len() - done).min(self.buf.len() - self.pos);
@@ -283,10 +280,39 @@ impl Inbound {
             done += n;
             self.pos += n;
             if self.pos == self.buf.len() {
-                // all of the last read is consumed: acknowledge it and free the buffer
+                // all of the last read is consumed: acknowledge it
                 self.rd.quick_ack();
-                self.buf = Vec::new();
-                self.pos = 0;
+            }
+        }
+        Ok(())
+    }
+
+    /// The buffer is consumed: read more into it. Busy (the buffer is still allocated): take
+    /// whatever is waiting now without blocking. Nothing waiting, or idle: free the buffer;
+    /// for a small read (`small`) leave it empty for the caller to read directly, otherwise
+    /// allocate and wait.
+    async fn refill(&mut self, small: bool) -> std::io::Result<()> {
+        self.pos = 0;
+        self.buf.clear();
+        if self.buf.capacity() > 0 {
+            let mut read = std::pin::pin!(self.rd.read_buf(&mut self.buf));
+            let ready = std::future::poll_fn(|cx| {
+                std::task::Poll::Ready(match read.as_mut().poll(cx) {
+                    std::task::Poll::Ready(r) => Some(r),
+                    std::task::Poll::Pending => None,
+                })
+            })
+            .await;
+            match ready {
+                Some(Ok(0)) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                Some(r) => return r.map(|_| ()),
+                None => self.buf = Vec::new(),
+            }
+        }
+        if !small {
+            self.buf.reserve(READ_BUFFER);
+            if self.rd.read_buf(&mut self.buf).await? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
             }
         }
         Ok(())
